@@ -1,0 +1,169 @@
+// `ward`: one binary, one subcommand per job. Exit codes: 0 ok, 1 rule errors
+// or failed tests, 2 usage or input errors.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "backend/kql/kql.h"
+#include "driver/pipeline.h"
+#include "passes/passes.h"
+
+namespace {
+
+using namespace ward;
+
+struct Common {
+  std::vector<std::string> files;
+  std::vector<std::string> schema_dirs;
+  std::string diag_format = "text";
+  std::vector<std::string> disabled_passes;
+};
+
+void add_common(CLI::App* cmd, Common& c) {
+  cmd->add_option("files", c.files, "Ward rule files")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--schemas", c.schema_dirs, "directory searched by `import NAME` (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--diagnostics-format", c.diag_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--disable-pass", c.disabled_passes, "skip an IR pass by name (see `ward passes`)")
+      ->allow_extra_args(false);
+}
+
+// Renders diagnostics to stderr; returns the exit code they imply.
+int report(const driver::Compilation& c, const Common& opt) {
+  auto& sink = const_cast<diag::Sink&>(c.sink);
+  sink.sort_by_position();
+  if (opt.diag_format == "json") {
+    std::cerr << diag::render_json(sink.all(), c.sm);
+  } else {
+    bool color = isatty(STDERR_FILENO) && !std::getenv("NO_COLOR");
+    for (const auto& d : sink.all()) std::cerr << diag::render_text(d, c.sm, color) << "\n";
+    if (sink.error_count() || sink.warning_count())
+      std::cerr << fmt::format("{} error{}, {} warning{}\n", sink.error_count(), sink.error_count() == 1 ? "" : "s",
+                               sink.warning_count(), sink.warning_count() == 1 ? "" : "s");
+  }
+  if (c.input_error) return 2;
+  return sink.has_errors() ? 1 : 0;
+}
+
+driver::Options pipeline_options(const Common& c) {
+  driver::Options o;
+  o.schema_dirs = c.schema_dirs;
+  o.disabled_passes.insert(c.disabled_passes.begin(), c.disabled_passes.end());
+  return o;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char ch : s) {
+    switch (ch) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (ch < 0x20) out += fmt::format("\\u{:04x}", ch);
+        else out += static_cast<char>(ch);
+    }
+  }
+  return out + "\"";
+}
+
+int write_output(const std::string& path, const std::string& text) {
+  if (path.empty() || path == "-") {
+    std::cout << text;
+    return 0;
+  }
+  std::ofstream out(path, std::ios::binary);
+  if (!out || !(out << text)) {
+    std::cerr << fmt::format("error: cannot write `{}`\n", path);
+    return 2;
+  }
+  return 0;
+}
+
+int cmd_check(const Common& opt) {
+  driver::Compilation c;
+  driver::compile(opt.files, pipeline_options(opt), c);
+  return report(c, opt);
+}
+
+int cmd_compile(const Common& opt, const std::string& target, const std::string& format, const std::string& out) {
+  driver::Compilation c;
+  driver::compile(opt.files, pipeline_options(opt), c);
+  int rc = report(c, opt);
+  if (rc != 0) return rc;
+  std::string text;
+  const auto& m = c.module;
+  if (target == "ir") {
+    for (const auto& r : m.rules) text += ir::print(m, r);
+  } else if (target == "kql") {
+    if (format == "json") {
+      text = "{\"queries\": [";
+      for (std::size_t i = 0; i < m.rules.size(); ++i) {
+        const auto& r = m.rules[i];
+        text += fmt::format("{}\n  {{\"rule\": {}, \"id\": {}, \"file\": {}, \"query\": {}, \"tables\": {{", i ? "," : "",
+                            json_string(r.name), json_string(r.meta.id), json_string(r.file),
+                            json_string(backend::kql::emit(m, r)));
+        auto tables = backend::kql::tables_used(m, r);
+        std::size_t ti = 0;
+        for (const auto& [t, cols] : tables) {
+          text += fmt::format("{}{}: {{", ti++ ? ", " : "", json_string(t));
+          std::size_t ci = 0;
+          for (const auto& [col, type] : cols) text += fmt::format("{}{}: {}", ci++ ? ", " : "", json_string(col), json_string(type));
+          text += "}";
+        }
+        text += "}}";
+      }
+      text += "\n]}\n";
+    } else {
+      for (std::size_t i = 0; i < m.rules.size(); ++i) {
+        const auto& r = m.rules[i];
+        if (m.rules.size() > 1) text += fmt::format("{}// rule {}: {}\n", i ? "\n" : "", r.name, r.meta.title);
+        text += backend::kql::emit(m, r);
+      }
+    }
+  }
+  return write_output(out, text);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Ward: token-forgery detections compiled to KQL, Sentinel, Sigma and Ward bytecode"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("ward 0.1.0"));
+
+  Common check_opt;
+  auto* check = app.add_subcommand("check", "check rule files and report every error");
+  add_common(check, check_opt);
+
+  Common compile_opt;
+  std::string target = "kql", format = "text", out;
+  auto* compile = app.add_subcommand("compile", "compile rule files to a target");
+  add_common(compile, compile_opt);
+  compile->add_option("--target,-t", target, "kql or ir")->check(CLI::IsMember({"kql", "ir"}));
+  compile->add_option("--format", format, "text, or json (queries with the table schemas they read)")
+      ->check(CLI::IsMember({"text", "json"}));
+  compile->add_option("-o,--output", out, "output file (default: stdout)");
+
+  auto* passes_cmd = app.add_subcommand("passes", "list the IR passes (for --disable-pass)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (*check) return cmd_check(check_opt);
+  if (*compile) return cmd_compile(compile_opt, target, format, out);
+  if (*passes_cmd) {
+    for (const auto& p : ward::passes::all()) std::cout << fmt::format("{:<10} {}\n", p.name, p.summary);
+    return 0;
+  }
+  return 2;
+}

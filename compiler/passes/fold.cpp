@@ -1,0 +1,57 @@
+// Constant folding: arithmetic whose operands are literals becomes a literal,
+// so backends never see `1h * 24` or `datetime(...) + 1d`.
+#include <functional>
+
+#include "passes/passes.h"
+
+namespace ward::passes {
+
+namespace {
+using ir::Expr;
+
+bool fold(Expr& e) {
+  for (auto& a : e.args) fold(*a);
+  if (e.kind != Expr::Kind::Binary || e.args.size() != 2) return false;
+  auto& l = *e.args[0];
+  auto& r = *e.args[1];
+  if (l.kind != Expr::Kind::Literal || r.kind != Expr::Kind::Literal) return false;
+  const Value &a = l.value, &b = r.value;
+  std::optional<Value> out;
+  auto ticks = [](LitKind k) { return k == LitKind::Duration || k == LitKind::Datetime; };
+  switch (e.op) {
+    case ast::Op::Add:
+      if (a.kind == LitKind::Int && b.kind == LitKind::Int) out = Value::integer(a.i + b.i);
+      else if (a.kind == LitKind::Duration && b.kind == LitKind::Duration) out = Value::duration(a.i + b.i);
+      else if (a.kind == LitKind::Datetime && b.kind == LitKind::Duration) out = Value::datetime(a.i + b.i);
+      break;
+    case ast::Op::Sub:
+      if (a.kind == LitKind::Int && b.kind == LitKind::Int) out = Value::integer(a.i - b.i);
+      else if (a.kind == LitKind::Duration && b.kind == LitKind::Duration) out = Value::duration(a.i - b.i);
+      else if (a.kind == LitKind::Datetime && b.kind == LitKind::Duration) out = Value::datetime(a.i - b.i);
+      else if (a.kind == LitKind::Datetime && b.kind == LitKind::Datetime) out = Value::duration(a.i - b.i);
+      break;
+    case ast::Op::Mul:
+      if (a.kind == LitKind::Int && b.kind == LitKind::Int) out = Value::integer(a.i * b.i);
+      else if (a.kind == LitKind::Duration && b.kind == LitKind::Int) out = Value::duration(a.i * b.i);
+      else if (a.kind == LitKind::Int && b.kind == LitKind::Duration) out = Value::duration(a.i * b.i);
+      break;
+    default: break;
+  }
+  (void)ticks;
+  if (!out) return false;
+  e.kind = Expr::Kind::Literal;
+  e.value = *out;
+  e.args.clear();
+  return true;
+}
+}  // namespace
+
+void fold_constants(ir::Module& m) {
+  for (auto& r : m.rules) {
+    for (auto& ev : r.events)
+      if (ev.where) fold(*ev.where);
+    for (auto& o : r.outcome) fold(*o.value);
+  }
+}
+
+}  // namespace ward::passes

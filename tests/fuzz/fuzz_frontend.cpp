@@ -1,0 +1,49 @@
+// libFuzzer target: any bytes as a Ward file through the lexer, parser, AST builder,
+// sema and the KQL backend (when it checks clean). Must never crash or hang.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "backend/kql/kql.h"
+#include "driver/pipeline.h"
+#include "passes/passes.h"
+#include "sema/sema.h"
+#include "syntax/parse.h"
+
+namespace {
+// The shipped Sentinel schema, parsed once, so fuzz inputs can name real tables.
+struct Schema {
+  ward::source::SourceManager sm;
+  ward::diag::Sink sink;
+  ward::ast::File file;
+  Schema() {
+    std::string err;
+    for (const auto& dir : ward::driver::search_path()) {
+      auto id = sm.load(dir + "/sentinel.ward", &err);
+      if (id != ward::source::kNoFile) {
+        file = ward::syntax::parse(sm.file(id), sink);
+        return;
+      }
+    }
+  }
+};
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static Schema schema;
+  if (size > 64 * 1024) return 0;
+  ward::source::SourceManager sm;
+  // Keep the schema's file ids valid: re-add its text first.
+  sm.add("sentinel.ward", schema.sm.size() ? schema.sm.file(0).text() : "");
+  auto id = sm.add("fuzz.ward", std::string(reinterpret_cast<const char*>(data), size));
+  ward::diag::Sink sink;
+  auto file = ward::syntax::parse(sm.file(id), sink);
+  std::vector<ward::sema::Input> inputs = {{&schema.file, "sentinel", false}, {&file, "", true}};
+  auto module = ward::sema::analyze(inputs, sm, sink);
+  for (const auto& d : sink.all()) (void)ward::diag::render_text(d, sm, false);
+  if (!sink.has_errors()) {
+    ward::passes::run(module, {});
+    for (const auto& r : module.rules) (void)ward::backend::kql::emit(module, r);
+  }
+  return 0;
+}
