@@ -58,6 +58,8 @@ std::string caret_line(std::string_view line, std::uint32_t col_begin, std::uint
 }  // namespace
 
 const char* code_string(Code c) { return kInfo[static_cast<int>(c)].code; }
+std::size_t code_count() { return std::size(kInfo); }
+Code code_at(std::size_t i) { return static_cast<Code>(i); }
 const char* code_name(Code c) { return kInfo[static_cast<int>(c)].name; }
 const char* code_summary(Code c) { return kInfo[static_cast<int>(c)].summary; }
 Severity default_severity(Code c) { return kInfo[static_cast<int>(c)].severity; }
@@ -119,6 +121,17 @@ std::string render_text(const Diagnostic& d, const source::SourceManager& sm, bo
     out += "\n";
     for (const auto& l : d.secondary) {
       if (!l.span.valid()) continue;
+      if (l.span.file == d.primary.file) {
+        auto lb = f.line_col(l.span.begin);
+        auto le = f.line_col(l.span.end);
+        if (lb.line == b.line) {  // on the primary's line: underline it there
+          std::uint32_t lend = le.line == lb.line ? le.column : static_cast<std::uint32_t>(line.size()) + 1;
+          std::string dashes = caret_line(line, lb.column, lend);
+          std::replace(dashes.begin(), dashes.end(), '^', '-');
+          out += fmt::format("{}{} |{} {}{}{} {}\n", blue, pad, reset, blue, dashes, reset, l.message);
+          continue;
+        }
+      }
       const auto& lf = sm.file(l.span.file);
       auto lb = lf.line_col(l.span.begin);
       auto le = lf.line_col(l.span.end);

@@ -16,6 +16,8 @@ enum class Code {
 };
 
 const char* code_string(Code c);      // "E0204"
+std::size_t code_count();
+Code code_at(std::size_t i);
 const char* code_name(Code c);        // "UnknownColumn"
 const char* code_summary(Code c);
 Severity default_severity(Code c);

@@ -54,7 +54,13 @@ struct Loader {
   // Returns false when the file cannot be read.
   bool load(const std::string& path, const std::string& module, bool emit, source::Span from) {
     auto key = canonical(path);
-    if (loaded.count(key)) return true;
+    if (auto it = loaded.find(key); it != loaded.end()) {
+      // a file named on the command line that another one also imports is still compiled
+      if (emit)
+        for (auto& in : inputs)
+          if (in.file->file == it->second) in.emit = true;
+      return true;
+    }
     std::string err;
     auto id = c.sm.load(path, &err);
     if (id == source::kNoFile) {
@@ -65,7 +71,11 @@ struct Loader {
       return false;
     }
     loaded[key] = id;
+    auto before = c.sink.all().size();
     auto file = std::make_unique<ast::File>(syntax::parse(c.sm.file(id), c.sink));
+    std::vector<std::uint32_t> syntax_errors;
+    for (std::size_t i = before; i < c.sink.all().size(); ++i)
+      if (c.sink.all()[i].primary.file == id) syntax_errors.push_back(c.sink.all()[i].primary.begin);
     auto* f = file.get();
     c.files.push_back(std::move(file));
     for (const auto& imp : f->imports) {
@@ -104,7 +114,7 @@ struct Loader {
         load(p.string(), "", false, imp.span);
       }
     }
-    inputs.push_back({f, module, emit});
+    inputs.push_back({f, module, emit, std::move(syntax_errors)});
     return true;
   }
 };

@@ -109,7 +109,17 @@ const std::vector<std::string> kMetaKeys = {"id",   "title",     "description", 
                                             "version", "author", "tactics",        "techniques", "attack",
                                             "tags", "references", "falsepositives", "created",  "modified"};
 
-bool is_technique(const std::string& s) { return std::regex_match(s, std::regex("T[0-9]{4}(\\.[0-9]{3})?")); }
+// T1234 or T1234.567
+bool is_technique(const std::string& s) {
+  auto digits = [&](std::size_t from, std::size_t n) {
+    for (std::size_t i = from; i < from + n; ++i)
+      if (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+    return true;
+  };
+  if (s.size() != 5 && s.size() != 9) return false;
+  if (s[0] != 'T' || !digits(1, 4)) return false;
+  return s.size() == 5 || (s[5] == '.' && digits(6, 3));
+}
 
 // ---- the checker ----
 class Checker {
@@ -124,6 +134,9 @@ class Checker {
     for (const auto& in : files) {
       if (!in.emit) continue;
       for (const auto& r : in.file->rules) {
+        bool broken = std::any_of(in.syntax_errors.begin(), in.syntax_errors.end(),
+                                  [&](std::uint32_t off) { return off >= r.span.begin && off <= r.span.end; });
+        if (broken) continue;
         auto rule = check_rule(r);
         rule.file = sm_.file(in.file->file).path();
         module_.rules.push_back(std::move(rule));
@@ -1419,6 +1432,11 @@ class Checker {
         continue;
       }
       seen[f.name.text] = f.name.span;
+      if (f.name.text == "TimeGenerated" || (!f.name.text.empty() && f.name.text[0] == '_'))
+        sink_.report(Code::ReservedOutcomeName, f.name.span, fmt::format("`{}` is a reserved outcome name", f.name.text))
+            .note("every alert carries TimeGenerated (the completing event's time); names starting with `_` are "
+                  "used by the generated queries")
+            .help(fmt::format("rename the field, e.g. `{}`", f.name.text == "TimeGenerated" ? "event_time" : f.name.text.substr(1)));
       Ctx ctx{&rule, std::nullopt, threshold, "in the outcome"};
       if (rule.events.size() == 1 && rule.corr.kind == ir::CorrKind::Single) ctx.event = 0;  // bare columns allowed
       if (!f.value) continue;

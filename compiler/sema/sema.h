@@ -13,6 +13,9 @@ struct Input {
   const ast::File* file;
   std::string module;  // "" for a user file; the module name for `import NAME`
   bool emit = true;    // rules from this file are compiled (false for imports)
+  // Byte offsets of syntax errors in this file: a rule containing one is not checked
+  // further, because its AST is only what error recovery could salvage.
+  std::vector<std::uint32_t> syntax_errors;
 };
 
 // Checks every file together (one namespace) and returns the IR of the rules in

@@ -58,10 +58,18 @@ class ErrorListener : public antlr4::BaseErrorListener {
                    std::exception_ptr) override {
     if (!bad) return;  // lexer errors are reported from the token stream
     if (is_error_token(bad->getType())) return;  // already reported as a lexical error
-    // Report one syntax error per line: later ones on the same line are cascades.
+    // One syntax error per top-level item (import, table, const, list or rule): after
+    // the first, error recovery's guesses make the rest of the item unreliable.
+    auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
+    if (parser) {
+      antlr4::ParserRuleContext* item = parser->getContext();
+      while (item && item->parent && !dynamic_cast<G::ItemContext*>(item)) item = dynamic_cast<antlr4::ParserRuleContext*>(item->parent);
+      auto key = item && item->getStart() ? static_cast<long>(item->getStart()->getTokenIndex()) : -1;
+      if (dynamic_cast<G::ItemContext*>(item) && key == last_item_) return;
+      if (dynamic_cast<G::ItemContext*>(item)) last_item_ = key;
+    }
     if (bad->getLine() == last_line_) return;
     last_line_ = bad->getLine();
-    auto* parser = dynamic_cast<antlr4::Parser*>(recognizer);
     std::uint32_t b = map_.byte(bad->getStartIndex());
     std::uint32_t e = bad->getType() == antlr4::Token::EOF ? b : map_.byte(bad->getStopIndex() + 1);
     source::Span span{file_, b, e};
@@ -84,22 +92,34 @@ class ErrorListener : public antlr4::BaseErrorListener {
       }
       builder.label("expected " + list);
     } else if (parser) {
-      builder.label(fmt::format("not valid here in {}", rule_word(parser)));
+      builder.label(rule_word(parser));
     }
     hint(builder, bad);
   }
 
  private:
+  // What the parser wanted, in words, when the token list is too long to print.
   static std::string rule_word(antlr4::Parser* p) {
     auto* ctx = p->getContext();
-    if (!ctx) return "the file";
+    if (!ctx) return "expected `import`, `table`, `const`, `list` or `rule`";
     static const std::map<std::string, std::string> words = {
-        {"expr", "an expression"}, {"metaEntry", "a meta block"}, {"metaValue", "a meta value"},
-        {"eventDecl", "an events block"}, {"correlation", "a condition"}, {"ruleClause", "a rule"},
-        {"item", "the file"}, {"file", "the file"}, {"columnDecl", "a table"}};
+        {"expr", "expected an expression"},
+        {"metaEntry", "expected `key = value`"},
+        {"metaValue", "expected a metadata value: a string, number, name, technique id or [list]"},
+        {"eventDecl", "expected `$name = Table where ...`"},
+        {"correlation", "expected a condition: `$e`, `count($e) >= N by ...`, `sequence $a then $b ...`, "
+                        "`$a and $b ...` or `$a and not $b ...`"},
+        {"ruleDecl", "expected a rule clause: meta, events, condition, outcome, entities, schedule, suppress or test"},
+        {"ruleClause", "expected a rule clause: meta, events, condition, outcome, entities, schedule, suppress or test"},
+        {"item", "expected `import`, `table`, `const`, `list` or `rule`"},
+        {"file", "expected `import`, `table`, `const`, `list` or `rule`"},
+        {"columnDecl", "expected `Column: type`"},
+        {"literal", "expected a literal"},
+        {"listBody", "expected `[...]` or `file(\"path\")`"},
+        {"testItem", "expected `scenario`, `trace` or `expect`"}};
     auto name = p->getRuleNames()[ctx->getRuleIndex()];
     auto it = words.find(name);
-    return it == words.end() ? "this position" : it->second;
+    return it == words.end() ? "not valid here" : it->second;
   }
   static void hint(diag::Sink::Builder& b, antlr4::Token* bad) {
     auto t = bad->getText();
@@ -113,6 +133,7 @@ class ErrorListener : public antlr4::BaseErrorListener {
   const OffsetMap& map_;
   diag::Sink& sink_;
   size_t last_line_ = 0;
+  long last_item_ = -2;
 };
 
 class Builder {

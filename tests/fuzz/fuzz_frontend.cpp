@@ -38,7 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto id = sm.add("fuzz.ward", std::string(reinterpret_cast<const char*>(data), size));
   ward::diag::Sink sink;
   auto file = ward::syntax::parse(sm.file(id), sink);
-  std::vector<ward::sema::Input> inputs = {{&schema.file, "sentinel", false}, {&file, "", true}};
+  std::vector<std::uint32_t> syntax_errors;
+  for (const auto& d : sink.all()) syntax_errors.push_back(d.primary.begin);
+  std::vector<ward::sema::Input> inputs = {{&schema.file, "sentinel", false, {}}, {&file, "", true, syntax_errors}};
   auto module = ward::sema::analyze(inputs, sm, sink);
   for (const auto& d : sink.all()) (void)ward::diag::render_text(d, sm, false);
   if (!sink.has_errors()) {

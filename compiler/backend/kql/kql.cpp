@@ -439,7 +439,8 @@ class Emitter {
     auto agg_call = [](ir::Agg a, const std::string& arg) {
       switch (a) {
         case ir::Agg::Count: return std::string("count()");
-        case ir::Agg::DCount: return fmt::format("dcount({})", arg);
+        // KQL's dcount() is a HyperLogLog estimate; a set is exact (up to its 1,048,576 cap).
+        case ir::Agg::DCount: return fmt::format("array_length(make_set_if({0}, isnotempty({0}), 1048576))", arg);
         case ir::Agg::Sum: return fmt::format("sum({})", arg);
       }
       return std::string("count()");
