@@ -55,6 +55,27 @@ std::string caret_line(std::string_view line, std::uint32_t col_begin, std::uint
   out.append(width, '^');
   return out;
 }
+// A source line too long to show whole is cut to a window around the span, with "..."
+// marking what is left out; columns are shifted to match.
+struct Clipped {
+  std::string text;
+  long shift = 0;  // subtract from 1-based columns
+};
+Clipped clip(std::string_view line, std::uint32_t col) {
+  constexpr std::size_t kMax = 140, kBefore = 40, kWidth = 110;
+  if (line.size() <= kMax) return {std::string(line), 0};
+  std::size_t start = col > kBefore ? col - 1 - kBefore : 0;
+  while (start > 0 && (static_cast<unsigned char>(line[start]) & 0xC0) == 0x80) --start;
+  std::size_t end = std::min(line.size(), start + kWidth);
+  while (end < line.size() && (static_cast<unsigned char>(line[end]) & 0xC0) == 0x80) ++end;
+  Clipped c;
+  if (start > 0) c.text = "...";
+  c.text += std::string(line.substr(start, end - start));
+  if (end < line.size()) c.text += "...";
+  c.shift = static_cast<long>(start) - (start > 0 ? 3 : 0);
+  return c;
+}
+
 }  // namespace
 
 const char* code_string(Code c) { return kInfo[static_cast<int>(c)].code; }
@@ -110,10 +131,17 @@ std::string render_text(const Diagnostic& d, const source::SourceManager& sm, bo
     auto e = f.line_col(d.primary.end);
     out += fmt::format("{}{}:{}:{}:{} {}{}[{}]{}: {}{}{}\n", bold, f.path(), b.line, b.column, reset, red,
                        severity_word(d.severity), code_string(d.code), reset, bold, d.message, reset);
-    auto line = f.line_text(b.line);
+    auto full = f.line_text(b.line);
+    auto clipped = clip(full, b.column);
+    std::string_view line = clipped.text;
+    auto at = [&](std::uint32_t col) {
+      long c = static_cast<long>(col) - clipped.shift;
+      return static_cast<std::uint32_t>(std::clamp<long>(c, 1, static_cast<long>(line.size()) + 1));
+    };
     std::string gutter = std::to_string(b.line);
     std::string pad(gutter.size(), ' ');
-    std::uint32_t end_col = e.line == b.line ? e.column : static_cast<std::uint32_t>(line.size()) + 1;
+    std::uint32_t end_col = at(e.line == b.line ? e.column : static_cast<std::uint32_t>(full.size()) + 1);
+    b.column = at(b.column);
     out += fmt::format("{}{} |{}\n", blue, pad, reset);
     out += fmt::format("{}{} |{} {}\n", blue, gutter, reset, line);
     out += fmt::format("{}{} |{} {}{}{}", blue, pad, reset, red, caret_line(line, b.column, end_col), reset);
@@ -125,8 +153,8 @@ std::string render_text(const Diagnostic& d, const source::SourceManager& sm, bo
         auto lb = f.line_col(l.span.begin);
         auto le = f.line_col(l.span.end);
         if (lb.line == b.line) {  // on the primary's line: underline it there
-          std::uint32_t lend = le.line == lb.line ? le.column : static_cast<std::uint32_t>(line.size()) + 1;
-          std::string dashes = caret_line(line, lb.column, lend);
+          std::uint32_t lend = at(le.line == lb.line ? le.column : static_cast<std::uint32_t>(full.size()) + 1);
+          std::string dashes = caret_line(line, at(lb.column), lend);
           std::replace(dashes.begin(), dashes.end(), '^', '-');
           out += fmt::format("{}{} |{} {}{}{} {}\n", blue, pad, reset, blue, dashes, reset, l.message);
           continue;

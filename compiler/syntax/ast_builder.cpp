@@ -136,6 +136,11 @@ class ErrorListener : public antlr4::BaseErrorListener {
   long last_item_ = -2;
 };
 
+// Deepest expression the AST builder, sema and backends will recurse through.
+constexpr int kMaxDepth = 256;
+// Deepest bracket nesting handed to ANTLR's recursive-descent parser.
+constexpr int kMaxBracketDepth = 128;
+
 class Builder {
  public:
   Builder(const source::SourceFile& file, const OffsetMap& map, diag::Sink& sink)
@@ -419,6 +424,22 @@ class Builder {
   }
 
   ExprPtr expr(G::ExprContext* ctx) {
+    // Recursion guard: a 10,000-term `and` chain is a parse tree 10,000 deep.
+    struct Depth {
+      int& d;
+      explicit Depth(int& x) : d(++x) {}
+      ~Depth() { --d; }
+    } guard(depth_);
+    if (depth_ > kMaxDepth) {
+      if (!too_deep_reported_) {
+        too_deep_reported_ = true;
+        sink_.report(Code::NestingTooDeep, span(ctx), fmt::format("expression nested more than {} levels deep", kMaxDepth))
+            .help("split the condition, or put the values in a `list` and test with `in`");
+      }
+      auto e = std::make_unique<ast::Expr>();
+      e->kind = ast::Expr::Kind::Literal;
+      return e;
+    }
     using K = ast::Expr::Kind;
     if (!ctx || ctx->exception) {
       auto e = std::make_unique<ast::Expr>();
@@ -665,6 +686,8 @@ class Builder {
   const source::SourceFile& file_;
   const OffsetMap& map_;
   diag::Sink& sink_;
+  int depth_ = 0;
+  bool too_deep_reported_ = false;
 };
 
 void report_lexical(antlr4::CommonTokenStream& tokens, const source::SourceFile& file, const OffsetMap& map,
@@ -700,6 +723,33 @@ auto run_parser(const source::SourceFile& file, diag::Sink& sink, Fn&& entry) {
   antlr4::CommonTokenStream tokens(&lexer);
   tokens.fill();
   report_lexical(tokens, file, map, sink);
+  {
+    // ANTLR recurses once per bracket level: refuse inputs that would exhaust the stack.
+    int depth = 0;
+    int operators = 0;
+    for (auto* t : tokens.getTokens()) {
+      auto type = t->getType();
+      bool open = type == L::LPAREN || type == L::LBRACK;
+      bool close = type == L::RPAREN || type == L::RBRACK;
+      depth += open ? 1 : close ? -1 : 0;
+      // a binary-operator chain is as deep as it is long once it is a tree
+      bool binary = type == L::AND || type == L::OR || type == L::NOT || type == L::PLUS || type == L::MINUS || type == L::STAR ||
+                    type == L::SLASH;
+      operators = binary ? operators + 1 : (type == L::RBRACE || type == L::VAR ? 0 : operators);
+      if (depth > kMaxBracketDepth || operators > kMaxDepth) {
+        source::Span sp{file.id(), map.byte(t->getStartIndex()), map.byte(t->getStopIndex() + 1)};
+        sink.report(Code::NestingTooDeep, sp,
+                    depth > kMaxBracketDepth
+                        ? fmt::format("brackets nested more than {} levels deep", kMaxBracketDepth)
+                        : fmt::format("more than {} operators in one expression", kMaxDepth))
+            .help("split the condition, or put the values in a `list` and test with `in`");
+        using R = decltype(entry(std::declval<G&>(), std::declval<Builder&>()));
+        ast::File empty;
+        empty.file = file.id();
+        if constexpr (std::is_same_v<R, ast::File>) return empty;
+      }
+    }
+  }
   G parser(&tokens);
   parser.removeErrorListeners();
   // Two-stage parsing: SLL with bail-out first (fast), full LL with recovery on failure.
