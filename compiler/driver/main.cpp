@@ -125,7 +125,12 @@ int cmd_compile(const Common& opt, const std::string& target, const std::string&
     } else {
       for (std::size_t i = 0; i < m.rules.size(); ++i) {
         const auto& r = m.rules[i];
-        if (m.rules.size() > 1) text += fmt::format("{}// rule {}: {}\n", i ? "\n" : "", r.name, r.meta.title);
+        if (m.rules.size() > 1) {
+          std::string title = r.meta.title;  // a comment ends at a newline: keep it on one line
+          for (auto& ch : title)
+            if (ch == '\n' || ch == '\r') ch = ' ';
+          text += fmt::format("{}// rule {}: {}\n", i ? "\n" : "", r.name, title);
+        }
         text += backend::kql::emit(m, r);
       }
     }

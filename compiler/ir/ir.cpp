@@ -184,7 +184,10 @@ std::string print(const Module& m, const Rule& r) {
   }
   for (auto li : lists_used(r)) {
     const auto& l = m.lists[li];
-    out += fmt::format("  list {}: {} ({} values)\n", l.name, list_elem_name(l.elem), l.values.size());
+    out += fmt::format("  list {}: {} [", l.name, list_elem_name(l.elem));
+    for (std::size_t i = 0; i < l.values.size() && i < 4; ++i) out += (i ? ", " : "") + value_text(l.values[i]);
+    if (l.values.size() > 4) out += fmt::format(", ... {} more", l.values.size() - 4);
+    out += "]\n";
   }
   for (const auto& e : r.events) {
     out += fmt::format("  event ${} = {}", e.var, m.catalog.tables[e.table].name);
@@ -225,7 +228,11 @@ std::string print(const Module& m, const Rule& r) {
     for (const auto& x : t.expect) {
       out += " expect " + x.what;
       if (x.cmp) out += fmt::format(" {} {}", ast::op_spelling(*x.cmp), x.number);
-      for (const auto& v : x.values) out += " " + v;
+      if (!x.values.empty()) {
+        out += " [";
+        for (std::size_t i = 0; i < x.values.size(); ++i) out += (i ? ", " : "") + literals::quote(x.values[i]);
+        out += "]";
+      }
     }
     out += "\n";
   }

@@ -1,5 +1,10 @@
-// Negation normal form for the cheap cases: not(a == b) -> a != b, not(not x) -> x.
-// Backends then emit `!=`/`!contains` directly instead of `not(...)`.
+// Negation normal form for the cheap cases: not(a == b) -> a != b, not(not x) -> x,
+// not(exists(x)) -> empty(x). Backends then emit `!=`/`!contains` directly.
+//
+// Ward's logic is two-valued: a comparison with a null operand is false, whatever the
+// operator (docs/semantics.md). So `not(x == 5)` is true for a missing x while
+// `x != 5` is false: the rewrite is only sound when neither operand can be null, that is
+// for strings (never null) and literals.
 #include "passes/passes.h"
 
 namespace ward::passes {
@@ -26,9 +31,8 @@ std::optional<Op> negated(Op op) {
     case Op::NotIn: return Op::In;
     case Op::InCi: return Op::NotInCi;
     case Op::NotInCi: return Op::InCi;
-    case Op::InCidr: return Op::NotInCidr;
-    case Op::NotInCidr: return Op::InCidr;
-    // <, <= ... are not negated: with a null operand both x < y and x >= y are false.
+    // `!in cidr` is false for a string that is no IP address, `not (... in cidr ...)` true.
+    // <, <= ... are not negated: NaN makes x < y and x >= y both false.
     default: return std::nullopt;
   }
 }
@@ -44,7 +48,17 @@ void normalise(ir::ExprPtr& e) {
     e->span = span;
     return;
   }
-  if (x->kind == Expr::Kind::Binary)
+  if (x->kind == Expr::Kind::Call && (x->fn == ir::Fn::Exists || x->fn == ir::Fn::Empty)) {
+    auto span = e->span;
+    auto inner = std::move(x);
+    inner->fn = inner->fn == ir::Fn::Exists ? ir::Fn::Empty : ir::Fn::Exists;
+    inner->span = span;
+    e = std::move(inner);
+    return;
+  }
+  auto never_null = [](const Expr& o) { return o.kind == Expr::Kind::Literal || o.type == ir::Type::String; };
+  if (x->kind == Expr::Kind::Binary && never_null(*x->args[0]) &&
+      (never_null(*x->args[1]) || x->args[1]->kind == Expr::Kind::ListRef || x->args[1]->kind == Expr::Kind::ListLit))
     if (auto n = negated(x->op)) {
       auto span = e->span;
       auto inner = std::move(x);

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -70,7 +72,7 @@ bool param_accepts(Param p, Type t) {
   if (t == Type::Unknown) return true;
   switch (p) {
     case Param::Any: return true;
-    case Param::Str: return t == Type::String || t == Type::Guid || t == Type::Dynamic;
+    case Param::Str: return t == Type::String || t == Type::Guid;
     case Param::Num: return ir::is_numeric(t) || t == Type::Dynamic;
     case Param::Time: return t == Type::Datetime || t == Type::Dynamic;
     case Param::Span: return t == Type::Timespan;
@@ -155,6 +157,9 @@ class Checker {
             .secondary(prev->span, "first declared here");
         continue;
       }
+      if (!t.name.text.empty() && t.name.text[0] == '_')
+        sink_.report(Code::ReservedName, t.name.span, "table names may not start with `_`")
+            .note("names starting with `_` are used by the queries Ward generates");
       ir::Table table;
       table.name = t.name.text;
       table.doc = t.doc;
@@ -195,6 +200,17 @@ class Checker {
   std::map<std::string, Span> global_names_;  // consts, lists: for duplicate detection
 
   bool declare_global(const ast::Name& n, const char* what) {
+    if (!n.text.empty() && n.text[0] == '_') {
+      sink_.report(Code::ReservedName, n.span, fmt::format("{} names may not start with `_`", what))
+          .note("names starting with `_` are used by the queries Ward generates");
+      return false;
+    }
+    if (auto* t = module_.catalog.find(n.text)) {
+      sink_.report(Code::DuplicateDefinition, n.span, fmt::format("`{}` is already a table", n.text))
+          .secondary(t->span, "the table")
+          .note("tables, constants and lists share one namespace (a KQL `let` would hide the table)");
+      return false;
+    }
     if (auto it = global_names_.find(n.text); it != global_names_.end()) {
       sink_.report(Code::DuplicateDefinition, n.span, fmt::format("{} `{}` is defined twice", what, n.text))
           .secondary(it->second, "first defined here");
@@ -220,13 +236,42 @@ class Checker {
     return Type::Unknown;
   }
 
-  // A constant expression: a literal, or a negated number/duration literal.
+  // A constant expression: literals, constants, unary minus and + - * on numbers,
+  // durations and datetimes (`1h * 24`, `2023-05-15 + 14d`).
   std::optional<Value> const_value(const ast::Expr& e) {
     if (e.kind == ast::Expr::Kind::Literal) return e.value;
-    if (e.kind == ast::Expr::Kind::Unary && e.op == ast::Op::Neg && e.args[0]->kind == ast::Expr::Kind::Literal) {
-      Value v = e.args[0]->value;
-      if (v.kind == LitKind::Int || v.kind == LitKind::Duration) { v.i = -v.i; return v; }
-      if (v.kind == LitKind::Real) { v.r = -v.r; return v; }
+    if (e.kind == ast::Expr::Kind::Unary && e.op == ast::Op::Neg) {
+      auto v = const_value(*e.args[0]);
+      if (!v) return std::nullopt;
+      if (v->kind == LitKind::Int || v->kind == LitKind::Duration) { v->i = -v->i; return v; }
+      if (v->kind == LitKind::Real) { v->r = -v->r; return v; }
+      return std::nullopt;
+    }
+    if (e.kind == ast::Expr::Kind::Binary && e.args.size() == 2) {
+      auto a = const_value(*e.args[0]), b = const_value(*e.args[1]);
+      if (!a || !b) return std::nullopt;
+      using K = LitKind;
+      auto k = [&](K x, K y) { return a->kind == x && b->kind == y; };
+      switch (e.op) {
+        case ast::Op::Add:
+          if (k(K::Int, K::Int)) return Value::integer(a->i + b->i);
+          if (k(K::Duration, K::Duration)) return Value::duration(a->i + b->i);
+          if (k(K::Datetime, K::Duration)) return Value::datetime(a->i + b->i);
+          break;
+        case ast::Op::Sub:
+          if (k(K::Int, K::Int)) return Value::integer(a->i - b->i);
+          if (k(K::Duration, K::Duration)) return Value::duration(a->i - b->i);
+          if (k(K::Datetime, K::Duration)) return Value::datetime(a->i - b->i);
+          if (k(K::Datetime, K::Datetime)) return Value::duration(a->i - b->i);
+          break;
+        case ast::Op::Mul:
+          if (k(K::Int, K::Int)) return Value::integer(a->i * b->i);
+          if (k(K::Duration, K::Int)) return Value::duration(a->i * b->i);
+          if (k(K::Int, K::Duration)) return Value::duration(a->i * b->i);
+          break;
+        default: break;
+      }
+      return std::nullopt;
     }
     if (e.kind == ast::Expr::Kind::Name) {
       if (auto it = consts_.find(e.name); it != consts_.end()) return it->second.value;
@@ -350,10 +395,21 @@ class Checker {
       }
       case ir::ListElem::Long:
         if (v.kind == LitKind::Int) return v;
+        if (v.kind == LitKind::String) {  // a line of a list file
+          char* end = nullptr;
+          errno = 0;
+          long long x = std::strtoll(v.s.c_str(), &end, 10);
+          if (!v.s.empty() && end && *end == '\0' && errno == 0) return Value::integer(x);
+        }
         return std::nullopt;
       case ir::ListElem::Real:
         if (v.kind == LitKind::Real) return v;
         if (v.kind == LitKind::Int) return Value::real(static_cast<double>(v.i));
+        if (v.kind == LitKind::String) {
+          char* end = nullptr;
+          double x = std::strtod(v.s.c_str(), &end);
+          if (!v.s.empty() && end && *end == '\0' && std::isfinite(x)) return Value::real(x);
+        }
         return std::nullopt;
     }
     return std::nullopt;
@@ -875,7 +931,9 @@ class Checker {
       if (!param_accepts(f->params[i], e->args[i]->type))
         sink_.report(Code::WrongArgumentType, e->args[i]->span,
                      fmt::format("`{}` expects {} here, not a {}", a.name, param_word(f->params[i]),
-                                 ir::type_name(e->args[i]->type)));
+                                 ir::type_name(e->args[i]->type)))
+            .help(e->args[i]->type == Type::Dynamic && f->params[i] == Param::Str ? "convert it first: `tostring(...)`"
+                                                                                 : "");
     return e;
   }
 
@@ -958,6 +1016,9 @@ class Checker {
             b.help("remove the quotes to compare numbers");
           else if (lt == Type::String && ir::is_numeric(rt))
             b.help("this column is a string: quote the value, e.g. \"0\"");
+        } else if ((a.op == Op::Eq || a.op == Op::Ne) && (lt == Type::Guid || rt == Type::Guid)) {
+          // GUIDs are case-insensitive by definition (logs write them either way)
+          e->op = a.op == Op::Eq ? Op::EqCi : Op::NeCi;
         } else if (a.op != Op::Eq && a.op != Op::Ne && !unknown) {
           bool ordered = (ir::is_numeric(lt) || lt == Type::Dynamic) && (ir::is_numeric(rt) || rt == Type::Dynamic);
           ordered = ordered || ((lt == Type::Datetime || lt == Type::Timespan) && lt == rt);
@@ -1001,7 +1062,10 @@ class Checker {
       case Op::In:
       case Op::NotIn:
       case Op::InCi:
-      case Op::NotInCi: check_in(*l, *r, a); break;
+      case Op::NotInCi:
+        check_in(*l, *r, a);
+        if (guid_list(*r)) e->op = a.op == Op::In ? Op::InCi : a.op == Op::NotIn ? Op::NotInCi : a.op;
+        break;
       case Op::InCidr:
       case Op::NotInCidr: check_cidr(*l, r, a); break;
       case Op::Add:
@@ -1015,6 +1079,15 @@ class Checker {
     e->args.push_back(std::move(l));
     e->args.push_back(std::move(r));
     return e;
+  }
+
+  // A list of GUIDs: membership is case-insensitive, like GUID equality.
+  bool guid_list(const ir::Expr& r) const {
+    if (r.kind == ir::Expr::Kind::ListRef) return module_.lists[r.list].elem == ir::ListElem::Guid;
+    if (r.kind != ir::Expr::Kind::ListLit || r.args.empty()) return false;
+    for (const auto& x : r.args)
+      if (x->type != Type::Guid) return false;
+    return true;
   }
 
   Type arithmetic(const ast::Expr& a, Type l, Type r) {
@@ -1072,6 +1145,17 @@ class Checker {
     while (pat.size() >= 4 && pat[0] == '(' && pat[1] == '?' && pat.find(')') != std::string::npos &&
            pat.find(')') < 8 && pat.find_first_not_of("imsU", 2) == pat.find(')'))
       pat = pat.substr(pat.find(')') + 1);
+    // KQL uses RE2: no lookaround and no backreferences; named groups are (?P<name>...).
+    static const std::regex unsupported(R"((\(\?<?[=!])|(\\[1-9]))");
+    std::smatch m;
+    if (std::regex_search(pat, m, unsupported)) {
+      sink_.report(Code::InvalidRegex, r.span,
+                   fmt::format("`{}` is not supported by RE2, the regex engine of KQL", m.str()))
+          .note("RE2 has no lookahead, lookbehind or backreferences");
+      return;
+    }
+    pat = std::regex_replace(pat, std::regex(R"(\(\?P<)"), "(?<");
+    pat = std::regex_replace(pat, std::regex(R"(\\[pP]\{[A-Za-z_]+\})"), ".");
     try {
       std::regex re(pat, std::regex::ECMAScript);
     } catch (const std::regex_error& ex) {
@@ -1461,7 +1545,14 @@ class Checker {
     }
   }
 
+  void warn_no_outcome(const ast::Rule& r, const ir::Rule& rule) {
+    if (rule.outcome.empty() && rule.corr.kind != ir::CorrKind::Single && !r.conditions.empty())
+      sink_.report(Code::NoOutcome, r.conditions[0].span, "this correlation's alerts will carry only a time")
+          .help("add `outcome { ... }` with the fields an analyst needs, e.g. the keys");
+  }
+
   void check_entities(const ast::Rule& r, ir::Rule& rule) {
+    warn_no_outcome(r, rule);
     duplicate_clauses(r.entities_spans, "entities");
     std::vector<std::string> fields;
     for (const auto& f : rule.outcome) fields.push_back(f.name);
@@ -1510,6 +1601,11 @@ class Checker {
     if (r.schedules.empty()) {
       s.frequency = kTicksPerHour;
       s.period = std::min<std::int64_t>(14 * kTicksPerDay, std::max(s.frequency, W + s.frequency));
+      if (W > 0 && s.period - W < s.frequency)
+        sink_.report(Code::LookbackGap, rule.corr.window_span,
+                     fmt::format("with the default schedule (every 1h, at most 14d back) a {} window leaves events "
+                                 "that are never examined", format_duration(W)))
+            .help("shorten the window to 13d23h or less, or give a schedule explicitly");
     } else {
       const auto& a = r.schedules[0];
       s.explicit_ = true;
@@ -1517,6 +1613,10 @@ class Checker {
       s.nrt = a.nrt;
       if (a.nrt) {
         s.frequency = s.period = 0;
+        if (rule.corr.kind != ir::CorrKind::Single)
+          sink_.report(Code::NrtCorrelation, a.span, "a near-real-time rule cannot correlate events")
+              .note("Sentinel runs NRT rules every minute over newly ingested rows only, so a window cannot be honoured")
+              .help("use `schedule every 5m over ...` with a period of at least the window plus the frequency");
       } else {
         s.frequency = a.frequency;
         s.period = a.period;
@@ -1605,8 +1705,11 @@ class Checker {
             continue;
           }
           if (i.value) {
-            if (i.value->kind == ast::MetaValue::Kind::Literal && i.value->value.kind == LitKind::Int)
+            if (i.value->kind == ast::MetaValue::Kind::Literal && i.value->value.kind == LitKind::Int) {
               ex.number = static_cast<double>(i.value->value.i);
+              tc.expect.push_back(std::move(ex));
+              continue;
+            }
             auto add = [&](const ast::MetaValue& v) {
               ex.values.push_back(v.kind == ast::MetaValue::Kind::Literal ? v.value.s : v.text);
             };
@@ -1618,6 +1721,9 @@ class Checker {
           tc.expect.push_back(std::move(ex));
         }
       }
+      if (!tc.scenario.empty() && !tc.trace.empty())
+        sink_.report(Code::TestTwoSources, t.name_span, fmt::format("test \"{}\" names both a scenario and a trace", t.name))
+            .help("write two tests, one per source");
       if (tc.scenario.empty() && tc.trace.empty())
         sink_.report(Code::TestWithoutSource, t.name_span, fmt::format("test \"{}\" replays nothing", t.name))
             .help("add `scenario \"storm0558\"` or `trace \"path/to/events.jsonl\"`");

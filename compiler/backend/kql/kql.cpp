@@ -114,13 +114,79 @@ std::string list_literal(const ir::List& l) {
 
 bool is_v6(const Value& v) { return v.s.find(':') != std::string::npos; }
 
+bool is_comparison(ast::Op op) {
+  switch (op) {
+    case ast::Op::And:
+    case ast::Op::Or:
+    case ast::Op::Add:
+    case ast::Op::Sub:
+    case ast::Op::Mul:
+    case ast::Op::Div:
+    case ast::Op::Mod:
+    case ast::Op::Not:
+    case ast::Op::Neg: return false;
+    default: return true;
+  }
+}
+
+// Negated operators: Kusto makes `null != x` true; Ward makes every comparison with a
+// null operand false, so these get an explicit isnotnull() guard on nullable operands.
+bool is_negative(ast::Op op) {
+  switch (op) {
+    case ast::Op::Ne:
+    case ast::Op::NeCi:
+    case ast::Op::NotContains:
+    case ast::Op::NotStartsWith:
+    case ast::Op::NotEndsWith:
+    case ast::Op::NotHas:
+    case ast::Op::NotIn:
+    case ast::Op::NotInCi: return true;
+    default: return false;
+  }
+}
+
+// Strings are never null in Kusto (absent reads as ""); literals and lists are not null.
+bool nullable(const Expr& e) {
+  if (e.kind == Expr::Kind::Literal || e.kind == Expr::Kind::ListRef || e.kind == Expr::Kind::ListLit) return false;
+  return e.type != Type::String;
+}
+
+// Whether the KQL we emit for a boolean expression can evaluate to null.
+bool maybe_null(const Expr& e) {
+  switch (e.kind) {
+    case Expr::Kind::Literal: return false;
+    case Expr::Kind::Unary: return false;  // not(...) is emitted null-safe
+    case Expr::Kind::Call: return !(e.fn == ir::Fn::Exists || e.fn == ir::Fn::Empty);
+    case Expr::Kind::Binary:
+      if (e.op == ast::Op::And || e.op == ast::Op::Or) return maybe_null(*e.args[0]) || maybe_null(*e.args[1]);
+      if (e.op == ast::Op::InCidr || e.op == ast::Op::NotInCidr || is_negative(e.op)) return false;
+      return nullable(*e.args[0]) || nullable(*e.args[1]);
+    default: return nullable(e);
+  }
+}
+
 class Emitter {
  public:
-  Emitter(const ir::Module& m, const ir::Rule& r, const Options& o) : m_(m), r_(r), opt_(o) {}
+  Emitter(const ir::Module& m, const ir::Rule& r, const Options& o) : m_(m), r_(r), opt_(o) {
+    collect_lists();
+    choose_carried_names();
+  }
 
   std::string run() {
     std::string out;
-    for (auto li : ir::lists_used(r_)) out += let_list(m_.lists[li]);
+    for (const auto& [li, use] : lists_) {
+      const auto& l = m_.lists[li];
+      if (use.plain) out += fmt::format("let {} = {};\n", list_name(li), list_literal(l));
+      if (use.cidr) {
+        // KQL's range functions are per address family: split the list once.
+        ir::List v4 = l, v6 = l;
+        v4.values.clear();
+        v6.values.clear();
+        for (const auto& v : l.values) (is_v6(v) ? v6 : v4).values.push_back(cidr_value(v));
+        out += fmt::format("let {} = {};\n", cidr_list_name(li, false), list_literal(v4));
+        out += fmt::format("let {} = {};\n", cidr_list_name(li, true), list_literal(v6));
+      }
+    }
     switch (r_.corr.kind) {
       case CorrKind::Single: out += single(); break;
       case CorrKind::Threshold: out += threshold(); break;
@@ -132,43 +198,101 @@ class Emitter {
   }
 
  private:
+  // ---- lists: which are used, and how ----
+  struct ListUse {
+    bool plain = false, cidr = false;
+  };
+  std::map<std::uint32_t, ListUse> lists_;
+  std::set<std::string> columns_;  // every column of the rule's tables (a `let` must not shadow one)
+
+  void collect_lists() {
+    for (const auto& e : r_.events)
+      for (const auto& c : m_.catalog.tables[e.table].columns) columns_.insert(c.name);
+    std::function<void(const Expr&)> walk = [&](const Expr& x) {
+      if (x.kind == Expr::Kind::Binary && (x.op == ast::Op::InCidr || x.op == ast::Op::NotInCidr) &&
+          x.args[1]->kind == Expr::Kind::ListRef) {
+        walk(*x.args[0]);
+        lists_[x.args[1]->list].cidr = true;
+        return;
+      }
+      if (x.kind == Expr::Kind::ListRef) lists_[x.list].plain = true;
+      for (const auto& a : x.args) walk(*a);
+    };
+    for (const auto& e : r_.events)
+      if (e.where) walk(*e.where);
+    for (const auto& o : r_.outcome) walk(*o.value);
+  }
+
+  std::string list_name(std::uint32_t i) const {
+    const auto& n = m_.lists[i].name;
+    return columns_.count(n) ? name("_list_" + n) : name(n);
+  }
+  std::string cidr_list_name(std::uint32_t i, bool v6) const {
+    return name(fmt::format("_cidr{}_{}", v6 ? 6 : 4, m_.lists[i].name));
+  }
+  static Value cidr_value(const Value& v) {
+    if (v.kind != LitKind::Ip) return v;
+    Value c = v;
+    c.kind = LitKind::Cidr;
+    c.s += is_v6(v) ? "/128" : "/32";
+    return c;
+  }
+
   // ---- naming ----
-  std::string list_name(std::uint32_t i) const { return name(m_.lists[i].name); }
   std::string var(std::uint32_t ev) const { return r_.events[ev].var; }
   std::string tcol(std::uint32_t ev) const { return "_t_" + var(ev); }
   std::string kcol(std::size_t k, std::uint32_t ev) const { return fmt::format("_k{}_{}", k, var(ev)); }
   std::string rid(std::uint32_t ev) const { return "_rid_" + var(ev); }
-  std::string step(std::uint32_t ev) const { return "_" + var(ev); }
+  std::string step(std::uint32_t ev) const { return "_ev_" + var(ev); }
   const ir::Table& table(std::uint32_t ev) const { return m_.catalog.tables[r_.events[ev].table]; }
   std::string column_name(std::uint32_t ev, std::uint32_t col) const { return table(ev).columns[col].name; }
-  // In a correlation, each event's columns are carried as `<var>_<Column>`.
+
+  // In a correlation each event's columns are carried as `<var>_<Column>`; if two such
+  // names would coincide (`$a.B_C` and `$a_B.C`), every carried name uses the event's
+  // index instead: `_c0_<Column>`.
+  bool indexed_carry_ = false;
+  void choose_carried_names() {
+    std::set<std::pair<std::uint32_t, std::uint32_t>> used;
+    std::function<void(const Expr&)> walk = [&](const Expr& x) {
+      if (x.kind == Expr::Kind::Column) used.insert({x.var, x.column});
+      for (const auto& a : x.args) walk(*a);
+    };
+    for (const auto& o : r_.outcome) walk(*o.value);
+    std::set<std::string> names;
+    for (auto [ev, col] : used)
+      if (!names.insert(var(ev) + "_" + column_name(ev, col)).second) indexed_carry_ = true;
+  }
   std::string carried(std::uint32_t ev, std::uint32_t col) const {
+    if (indexed_carry_) return name(fmt::format("_c{}_{}", ev, column_name(ev, col)));
     return name(var(ev) + "_" + column_name(ev, col));
   }
 
-  std::string let_list(const ir::List& l) {
-    bool cidr = l.elem == ir::ListElem::Cidr || l.elem == ir::ListElem::Ip;
-    std::string out;
-    if (l.elem == ir::ListElem::Cidr) {
-      // KQL range functions are per family: split the list once.
-      ir::List v4 = l, v6 = l;
-      v4.values.clear();
-      v6.values.clear();
-      for (const auto& v : l.values) (is_v6(v) ? v6 : v4).values.push_back(v);
-      out += fmt::format("let {} = {};\n", name(l.name + "_v4"), list_literal(v4));
-      out += fmt::format("let {} = {};\n", name(l.name + "_v6"), list_literal(v6));
-      (void)cidr;
-      return out;
-    }
-    return fmt::format("let {} = {};\n", name(l.name), list_literal(l));
-  }
-
   // ---- expressions ----
-  // How a column reads in the current query context.
+  // How a column (or any node the context wants to name itself) reads in the current
+  // query; returns "" to let the node print normally.
   using ColumnFn = std::function<std::string(const Expr&)>;
 
   std::string bare_column(const Expr& e) const {
     return e.kind == Expr::Kind::Column ? name(column_name(e.var, e.column)) : std::string();
+  }
+  ColumnFn bare_fn() const {
+    return [this](const Expr& x) { return bare_column(x); };
+  }
+  ColumnFn carried_fn() const {
+    return [this](const Expr& x) { return x.kind == Expr::Kind::Column ? carried(x.var, x.column) : std::string(); };
+  }
+
+  static int prec(ast::Op op) {
+    switch (op) {
+      case ast::Op::Or: return 10;
+      case ast::Op::And: return 20;
+      case ast::Op::Add:
+      case ast::Op::Sub: return 60;
+      case ast::Op::Mul:
+      case ast::Op::Div:
+      case ast::Op::Mod: return 70;
+      default: return 40;  // comparisons and string predicates
+    }
   }
 
   std::string expr(const Expr& e, const ColumnFn& col, int parent_prec = 0) const {
@@ -188,7 +312,11 @@ class Emitter {
       case Expr::Kind::Index: return fmt::format("{}[{}]", sub(*e.args[0], 100), sub(*e.args[1], 0));
       case Expr::Kind::Call: return call(e, col);
       case Expr::Kind::Unary:
-        if (e.op == ast::Op::Not) return fmt::format("not({})", sub(*e.args[0], 0));
+        if (e.op == ast::Op::Not) {
+          // two-valued `not`: a null operand (false in Ward) must negate to true
+          auto inner = sub(*e.args[0], 0);
+          return maybe_null(*e.args[0]) ? fmt::format("not(coalesce({}, false))", inner) : fmt::format("not({})", inner);
+        }
         return fmt::format("-{}", sub(*e.args[0], 90));
       case Expr::Kind::Binary: return binary(e, col, parent_prec);
       case Expr::Kind::ListRef: return list_name(e.list);
@@ -216,22 +344,11 @@ class Emitter {
     return s + ")";
   }
 
-  static int prec(ast::Op op) {
-    switch (op) {
-      case ast::Op::Or: return 10;
-      case ast::Op::And: return 20;
-      case ast::Op::Add:
-      case ast::Op::Sub: return 60;
-      case ast::Op::Mul:
-      case ast::Op::Div:
-      case ast::Op::Mod: return 70;
-      default: return 40;  // comparisons and string predicates
-    }
-  }
-
   std::string binary(const Expr& e, const ColumnFn& col, int parent_prec) const {
     int p = prec(e.op);
-    auto l = expr(*e.args[0], col, p);
+    // comparisons do not chain in KQL: a comparison operand of a comparison is parenthesised
+    int lp = is_comparison(e.op) ? p + 1 : p;
+    auto l = expr(*e.args[0], col, lp);
     auto r = expr(*e.args[1], col, p + 1);
     std::string s;
     switch (e.op) {
@@ -239,34 +356,36 @@ class Emitter {
       case ast::Op::NotIn:
       case ast::Op::InCi:
       case ast::Op::NotInCi: s = fmt::format("{} {} ({})", l, ast::op_spelling(e.op), in_list(*e.args[1], col)); break;
-      case ast::Op::InCidr:
-      case ast::Op::NotInCidr: {
-        s = cidr_test(l, *e.args[1], col);
-        if (e.op == ast::Op::NotInCidr) s = fmt::format("not({})", s);
-        return s;
-      }
+      case ast::Op::InCidr: return fmt::format("coalesce({}, false)", cidr_test(l, *e.args[1]));
+      case ast::Op::NotInCidr: return fmt::format("not(coalesce({}, true))", cidr_test(l, *e.args[1]));
       default: s = fmt::format("{} {} {}", l, ast::op_spelling(e.op), r);
+    }
+    if (is_negative(e.op)) {
+      std::string guard;
+      if (nullable(*e.args[0])) guard += fmt::format("isnotnull({}) and ", l);
+      if (nullable(*e.args[1])) guard += fmt::format("isnotnull({}) and ", r);
+      if (!guard.empty()) {
+        s = guard + s;
+        p = prec(ast::Op::And);
+      }
     }
     return p < parent_prec ? "(" + s + ")" : s;
   }
 
   std::string in_list(const Expr& list, const ColumnFn& col) const {
     if (list.kind == Expr::Kind::ListRef) return list_name(list.list);
+    if (list.args.empty()) return "dynamic([])";
     std::string s;
     for (std::size_t i = 0; i < list.args.size(); ++i) s += (i ? ", " : "") + expr(*list.args[i], col, 0);
     return s;
   }
 
-  std::string cidr_test(const std::string& ip, const Expr& list, const ColumnFn&) const {
-    // ipv4_is_in_any_range is false for IPv6 input and ipv6_is_in_any_range covers
-    // IPv6 ranges; a family with no ranges is left out.
+  // true/false for an address of either family, null for a string that is no address.
+  std::string cidr_test(const std::string& ip, const Expr& list) const {
     std::string v4, v6;
     if (list.kind == Expr::Kind::ListRef) {
-      const auto& l = m_.lists[list.list];
-      bool any4 = false, any6 = false;
-      for (const auto& v : l.values) (is_v6(v) ? any6 : any4) = true;
-      if (any4) v4 = name(l.name + "_v4");
-      if (any6) v6 = name(l.name + "_v6");
+      v4 = cidr_list_name(list.list, false);
+      v6 = cidr_list_name(list.list, true);
     } else {
       std::vector<std::string> a4, a6;
       for (const auto& x : list.args) (is_v6(x->value) ? a6 : a4).push_back(literal(x->value));
@@ -275,14 +394,11 @@ class Emitter {
         for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
         return s + "])";
       };
-      if (!a4.empty()) v4 = join(a4);
-      if (!a6.empty()) v6 = join(a6);
+      v4 = join(a4);
+      v6 = join(a6);
     }
-    std::string t4 = v4.empty() ? "" : fmt::format("ipv4_is_in_any_range({}, {})", ip, v4);
-    std::string t6 = v6.empty() ? "" : fmt::format("ipv6_is_in_any_range({}, {})", ip, v6);
-    if (!t4.empty() && !t6.empty()) return fmt::format("({} or {})", t4, t6);
-    if (t4.empty() && t6.empty()) return "false";
-    return t4.empty() ? t6 : t4;
+    return fmt::format("iff(indexof({0}, \":\") >= 0, ipv6_is_in_any_range({0}, {1}), ipv4_is_in_any_range({0}, {2}))",
+                       ip, v6, v4);
   }
 
   // ---- query pieces ----
@@ -303,7 +419,6 @@ class Emitter {
   std::string where(std::uint32_t ev, const char* indent = "") const {
     const auto& e = r_.events[ev];
     if (!e.where) return "";
-    ColumnFn bare = [this](const Expr& x) { return bare_column(x); };
     std::vector<const Expr*> conj;
     std::function<void(const Expr&)> flatten = [&](const Expr& x) {
       if (x.kind == Expr::Kind::Binary && x.op == ast::Op::And) {
@@ -317,13 +432,22 @@ class Emitter {
     std::vector<std::string> parts;
     std::size_t total = 0;
     for (const auto* c : conj) {
-      parts.push_back(expr(*c, bare, prec(ast::Op::And) + 1));
+      parts.push_back(expr(*c, bare_fn(), prec(ast::Op::And) + 1));
       total += parts.back().size() + 5;
     }
-    std::string sep = total > 90 ? fmt::format("\n{}    and ", indent) : std::string(" and ");
-    std::string s = fmt::format("{}| where ", indent);
-    for (std::size_t i = 0; i < parts.size(); ++i) s += (i ? sep : "") + parts[i];
-    return s + "\n";
+    return fmt::format("{}| where ", indent) + join_lines(parts, " and", total, indent) + "\n";
+  }
+
+  // Items joined by `sep`; one per line (indented) when the whole would be long.
+  static std::string join_lines(const std::vector<std::string>& parts, const char* sep, std::size_t total,
+                                const char* indent) {
+    bool wrap = total > 90 && parts.size() > 1;
+    std::string s;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (i) s += wrap ? fmt::format("\n{}    {} ", indent, std::string(sep).substr(1)) : std::string(sep) + " ";
+      s += parts[i];
+    }
+    return s;
   }
 
   // Columns of event `ev` that the outcome reads.
@@ -338,22 +462,39 @@ class Emitter {
   }
 
   std::string project_outcome(const ColumnFn& col, const std::string& time) const {
-    std::string s = fmt::format("| project TimeGenerated{}", time.empty() ? "" : " = " + time);
-    for (const auto& o : r_.outcome) s += fmt::format(", {} = {}", name(o.name), expr(*o.value, col));
+    std::vector<std::string> items = {time.empty() ? "TimeGenerated" : "TimeGenerated = " + time};
+    std::size_t total = 0;
+    for (const auto& o : r_.outcome) items.push_back(fmt::format("{} = {}", name(o.name), expr(*o.value, col)));
+    for (const auto& i : items) total += i.size() + 2;
+    if (total <= 90) {
+      std::string s = "| project ";
+      for (std::size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + items[i];
+      return s + "\n";
+    }
+    std::string s = "| project";
+    for (std::size_t i = 0; i < items.size(); ++i) s += fmt::format("\n    {}{}", items[i], i + 1 < items.size() ? "," : "");
     return s + "\n";
   }
 
+  // A key value as it is compared: GUIDs as text (Kusto will not join guid with string).
+  std::string key_expr(const Expr& k) const {
+    auto s = expr(k, bare_fn());
+    return k.type == Type::Guid ? fmt::format("tostring({})", s) : s;
+  }
+
   // One correlation step: the event's rows with its time, keys and carried columns.
-  std::string step_let(std::uint32_t ev, std::size_t pos, bool with_rid) const {
-    ColumnFn bare = [this](const Expr& x) { return bare_column(x); };
-    std::string s = fmt::format("let {} = {}{}\n", step(ev), with_rid ? "materialize(" : "", name(table(ev).name));
-    s += time_filter("    ");
+  // `base` is a shared, numbered source (same-table joins), or "" to read the table.
+  std::string step_let(std::uint32_t ev, std::size_t pos, bool with_rid, const std::string& base = "") const {
+    bool own_rid = with_rid && base.empty();
+    std::string s = fmt::format("let {} = {}{}\n", step(ev), own_rid ? "materialize(" : "",
+                                base.empty() ? name(table(ev).name) : base);
+    if (base.empty()) s += time_filter("    ");
     s += where(ev, "    ");
     const auto& keys = r_.corr.keys;
     if (!keys.empty()) {
       s += "    | extend ";
       for (std::size_t k = 0; k < keys.size(); ++k)
-        s += fmt::format("{}{} = {}", k ? ", " : "", kcol(k, ev), keys[k][pos] ? expr(*keys[k][pos], bare) : "\"\"");
+        s += fmt::format("{}{} = {}", k ? ", " : "", kcol(k, ev), keys[k][pos] ? key_expr(*keys[k][pos]) : "\"\"");
       s += "\n    | where ";
       for (std::size_t k = 0; k < keys.size(); ++k) s += fmt::format("{}isnotempty({})", k ? " and " : "", kcol(k, ev));
       s += "\n";
@@ -361,7 +502,8 @@ class Emitter {
     s += fmt::format("    | project {} = TimeGenerated", tcol(ev));
     for (std::size_t k = 0; k < keys.size(); ++k) s += ", " + kcol(k, ev);
     for (auto c : outcome_columns(ev)) s += fmt::format(", {} = {}", carried(ev, c), name(column_name(ev, c)));
-    if (with_rid) s += fmt::format("\n    | serialize {} = row_number())", rid(ev));
+    if (with_rid && !base.empty()) s += fmt::format(", {} = _row", rid(ev));
+    if (own_rid) s += fmt::format("\n    | serialize {} = row_number())", rid(ev));
     return s + ";\n";
   }
 
@@ -372,29 +514,39 @@ class Emitter {
     return s;
   }
 
-  ColumnFn carried_fn() const {
-    return [this](const Expr& x) { return x.kind == Expr::Kind::Column ? carried(x.var, x.column) : std::string(); };
-  }
-
   // ---- rule shapes ----
   std::string single() const {
     std::string s = name(table(0).name) + "\n";
     s += time_filter();
     s += where(0);
-    ColumnFn bare = [this](const Expr& x) { return bare_column(x); };
-    s += project_outcome(bare, "");
+    if (!r_.outcome.empty()) s += project_outcome(bare_fn(), "");  // no outcome: the whole row
     return s;
+  }
+
+  static bool same(const Expr& a, const Expr& b) {
+    if (a.kind != b.kind || a.var != b.var || a.column != b.column || a.member != b.member || a.fn != b.fn ||
+        a.op != b.op || a.list != b.list || !(a.value == b.value) || a.args.size() != b.args.size())
+      return false;
+    for (std::size_t i = 0; i < a.args.size(); ++i)
+      if (!same(*a.args[i], *b.args[i])) return false;
+    return true;
   }
 
   // Sliding window per key, evaluated at each event time; alerts on the rising edge.
   std::string threshold() const {
     const auto& c = r_.corr;
     std::uint32_t ev = c.order.empty() ? 0 : c.order[0];
-    ColumnFn bare = [this](const Expr& x) { return bare_column(x); };
-    // aggregates: the condition's, then any in the outcome
+    auto W = timespan(c.window);
+    // aggregates the outcome needs beyond the condition's own
+    auto is_condition_agg = [&](const Expr& x) {
+      auto a = static_cast<ir::Agg>(x.value.i);
+      if (a != c.agg) return false;
+      if (a == ir::Agg::Count) return true;
+      return !x.args.empty() && c.agg_arg && same(*x.args[0], *c.agg_arg);
+    };
     std::vector<const Expr*> outcome_aggs;
     std::function<void(const Expr&)> walk = [&](const Expr& x) {
-      if (x.kind == Expr::Kind::Aggregate) outcome_aggs.push_back(&x);
+      if (x.kind == Expr::Kind::Aggregate && !is_condition_agg(x)) outcome_aggs.push_back(&x);
       for (const auto& a : x.args) walk(*a);
     };
     for (const auto& o : r_.outcome) walk(*o.value);
@@ -405,16 +557,14 @@ class Emitter {
     std::vector<std::string> extend;
     if (c.keys.empty()) extend.push_back("_kall = 1");  // one group: a constant key for the self-join
     for (std::size_t k = 0; k < c.keys.size(); ++k)
-      extend.push_back(fmt::format("_k{} = {}", k, c.keys[k][0] ? expr(*c.keys[k][0], bare) : "\"\""));
-    if (c.agg_arg) extend.push_back(fmt::format("_v = {}", expr(*c.agg_arg, bare)));
+      extend.push_back(fmt::format("_k{} = {}", k, c.keys[k][0] ? key_expr(*c.keys[k][0]) : "\"\""));
+    if (c.agg_arg) extend.push_back(fmt::format("_v = {}", expr(*c.agg_arg, bare_fn())));
     for (std::size_t i = 0; i < outcome_aggs.size(); ++i)
       if (!outcome_aggs[i]->args.empty())
-        extend.push_back(fmt::format("_o{}v = {}", i, expr(*outcome_aggs[i]->args[0], bare)));
-    if (!extend.empty()) {
-      s += "    | extend ";
-      for (std::size_t i = 0; i < extend.size(); ++i) s += (i ? ", " : "") + extend[i];
-      s += "\n";
-    }
+        extend.push_back(fmt::format("_o{}v = {}", i, expr(*outcome_aggs[i]->args[0], bare_fn())));
+    s += "    | extend ";
+    for (std::size_t i = 0; i < extend.size(); ++i) s += (i ? ", " : "") + extend[i];
+    s += "\n";
     if (!c.keys.empty()) {
       s += "    | where ";
       for (std::size_t k = 0; k < c.keys.size(); ++k) s += fmt::format("{}isnotempty(_k{})", k ? " and " : "", k);
@@ -425,17 +575,17 @@ class Emitter {
       keys += fmt::format("{}_k{}", k ? ", " : "", k);
       keys_sort += fmt::format("_k{} asc, ", k);
     }
-    std::string carry = keys.empty() ? "_kall" : keys;
-    if (c.agg_arg) carry += std::string(carry.empty() ? "" : ", ") + "_v";
-    for (std::size_t i = 0; i < outcome_aggs.size(); ++i)
-      if (!outcome_aggs[i]->args.empty()) carry += fmt::format("{}_o{}v", carry.empty() ? "" : ", ", i);
-    s += fmt::format("    | project TimeGenerated{}{};\n", carry.empty() ? "" : ", ", carry);
-    // every event time per key is a window end
-    s += "_e\n";
     std::string join_keys = keys.empty() ? "_kall" : keys;
+    std::string carry = join_keys;
+    if (c.agg_arg) carry += ", _v";
+    for (std::size_t i = 0; i < outcome_aggs.size(); ++i)
+      if (!outcome_aggs[i]->args.empty()) carry += fmt::format(", _o{}v", i);
+    s += fmt::format("    | project TimeGenerated, {};\n", carry);
+    // every distinct event time of a key is a window end
+    s += "_e\n";
     s += fmt::format("| summarize by {}, TimeGenerated\n", join_keys);
     s += fmt::format("| join kind=inner (_e | project-rename _t2 = TimeGenerated) on {}\n", join_keys);
-    s += fmt::format("| where _t2 between ((TimeGenerated - {}) .. TimeGenerated)\n", timespan(c.window));
+    s += fmt::format("| where _t2 between ((TimeGenerated - {}) .. TimeGenerated)\n", W);
     auto agg_call = [](ir::Agg a, const std::string& arg) {
       switch (a) {
         case ir::Agg::Count: return std::string("count()");
@@ -448,26 +598,26 @@ class Emitter {
     s += fmt::format("| summarize _value = {}", agg_call(c.agg, "_v"));
     for (std::size_t i = 0; i < outcome_aggs.size(); ++i)
       s += fmt::format(", _o{} = {}", i, agg_call(static_cast<ir::Agg>(outcome_aggs[i]->value.i), fmt::format("_o{}v", i)));
-    s += fmt::format(" by {}TimeGenerated\n", keys.empty() ? "" : keys + ", ");
+    s += fmt::format(" by {}, TimeGenerated\n", join_keys);
     s += fmt::format("| sort by {}TimeGenerated asc\n", keys_sort);
     s += fmt::format("| extend _hit = _value {} {}\n", ast::op_spelling(c.cmp), threshold_text());
-    std::string same_key = "true";
-    if (!c.keys.empty()) {
-      same_key.clear();
-      for (std::size_t k = 0; k < c.keys.size(); ++k)
-        same_key += fmt::format("{}prev(_k{}) == _k{}", k ? " and " : "", k, k);
-    }
-    // prev() is null on the first row: default it to false so the first window can alert.
-    s += fmt::format("| extend _rising = _hit and not(prev(_hit, 1, false) and {})\n", same_key);
+    // the condition continues from the key's previous evaluation if that held and was
+    // within one window; prev() is null on the first row, so default it to false
+    std::string same_key;
+    for (std::size_t k = 0; k < c.keys.size(); ++k) same_key += fmt::format(" and prev(_k{}) == _k{}", k, k);
+    s += fmt::format("| extend _rising = _hit and not(prev(_hit, 1, false){} and TimeGenerated - prev(TimeGenerated) <= {})\n",
+                     same_key, W);
     s += "| where _rising\n";
     s += anchor_filter("TimeGenerated");
-    // outcome: sub-expressions equal to a key read `_kN`, aggregates read `_oN`
+    // outcome: sub-expressions equal to a key read `_kN`, aggregates read `_value`/`_oN`
     ColumnFn grouped = [&, this](const Expr& x) -> std::string {
       for (std::size_t k = 0; k < c.keys.size(); ++k)
         if (c.keys[k][0] && same(*c.keys[k][0], x)) return fmt::format("_k{}", k);
-      if (x.kind == Expr::Kind::Aggregate)
+      if (x.kind == Expr::Kind::Aggregate) {
+        if (is_condition_agg(x)) return "_value";
         for (std::size_t i = 0; i < outcome_aggs.size(); ++i)
           if (outcome_aggs[i] == &x) return fmt::format("_o{}", i);
+      }
       return bare_column(x);
     };
     s += project_outcome(grouped, "");
@@ -478,15 +628,6 @@ class Emitter {
     double t = r_.corr.threshold;
     if (t == static_cast<double>(static_cast<std::int64_t>(t))) return std::to_string(static_cast<std::int64_t>(t));
     return real_text(t);
-  }
-
-  static bool same(const Expr& a, const Expr& b) {
-    if (a.kind != b.kind || a.var != b.var || a.column != b.column || a.member != b.member || a.fn != b.fn ||
-        a.op != b.op || a.list != b.list || !(a.value == b.value) || a.args.size() != b.args.size())
-      return false;
-    for (std::size_t i = 0; i < a.args.size(); ++i)
-      if (!same(*a.args[i], *b.args[i])) return false;
-    return true;
   }
 
   // Ordered: for each event of the last step, the latest strictly earlier event of each
@@ -511,17 +652,32 @@ class Emitter {
   }
 
   // Unordered: each event completes a pair with the latest partner at or before it
-  // (strictly before for the second event, so a simultaneous pair alerts once).
+  // (strictly before for the second event, so a simultaneous pair alerts once). Two
+  // distinct events: when both read one table, rows are numbered once and a row never
+  // pairs with itself.
   std::string join() const {
     const auto& c = r_.corr;
     auto a = c.order[0], b = c.order[1];
-    std::string s = step_let(a, 0, true) + step_let(b, 1, true);
+    std::string s;
+    bool same_table = r_.events[a].table == r_.events[b].table;
+    std::string distinct;
+    if (same_table) {
+      s += fmt::format("let _base = materialize({}\n", name(table(a).name));
+      s += time_filter("    ");
+      s += "    | serialize _row = row_number());\n";
+      s += step_let(a, 0, true, "_base") + step_let(b, 1, true, "_base");
+      distinct = fmt::format(" and {} != {}", rid(a), rid(b));
+    } else {
+      s += step_let(a, 0, true) + step_let(b, 1, true);
+    }
     s += fmt::format("let _pairs = materialize({} | join kind=inner {} on {});\n", step(a), step(b), join_on(a, b));
     auto W = timespan(c.window);
     s += "union\n";
-    s += fmt::format("    (_pairs | where {} <= {} and {} - {} <= {} | summarize arg_max({}, *) by {} | extend _t = {}),\n",
-                     tcol(b), tcol(a), tcol(a), tcol(b), W, tcol(b), rid(a), tcol(a));
-    s += fmt::format("    (_pairs | where {} < {} and {} - {} <= {} | summarize arg_max({}, *) by {} | extend _t = {})\n",
+    s += fmt::format("    (_pairs\n        | where {} <= {} and {} - {} <= {}{}\n        | summarize arg_max({}, *) by {}\n"
+                     "        | extend _t = {}),\n",
+                     tcol(b), tcol(a), tcol(a), tcol(b), W, distinct, tcol(b), rid(a), tcol(a));
+    s += fmt::format("    (_pairs\n        | where {} < {} and {} - {} <= {}\n        | summarize arg_max({}, *) by {}\n"
+                     "        | extend _t = {})\n",
                      tcol(a), tcol(b), tcol(b), tcol(a), W, tcol(a), rid(b), tcol(b));
     s += anchor_filter("_t");
     s += project_outcome(carried_fn(), "_t");
@@ -536,7 +692,7 @@ class Emitter {
     auto a = c.order[0], b = c.order[1];
     std::string s = step_let(a, 0, true) + step_let(b, 1, false);
     auto W = timespan(c.window);
-    s += fmt::format("let _seen = {} | join kind=inner {} on {}\n", step(a), step(b), join_on(a, b));
+    s += fmt::format("let _seen = {}\n    | join kind=inner {} on {}\n", step(a), step(b), join_on(a, b));
     if (c.direction == ir::Direction::Before)
       s += fmt::format("    | where {} >= {} - {} and {} < {}\n", tcol(b), tcol(a), W, tcol(b), tcol(a));
     else
