@@ -218,8 +218,9 @@ std::string print(const Module& m, const Rule& r) {
   }
   if (r.schedule.nrt) out += "  schedule nrt\n";
   else
-    out += fmt::format("  schedule every {} over {}{}\n", format_duration(r.schedule.frequency),
-                       format_duration(r.schedule.period), r.schedule.explicit_ ? "" : " (default)");
+    out += fmt::format("  schedule every {} over {}{}{}\n", format_duration(r.schedule.frequency),
+                       format_duration(r.schedule.period), r.schedule.explicit_ ? "" : " (default)",
+                       r.schedule.reach && r.schedule.reach != r.corr.window ? " reach " + format_duration(r.schedule.reach) : "");
   if (r.suppress) out += fmt::format("  suppress {}\n", format_duration(r.suppress));
   for (const auto& t : r.tests) {
     out += fmt::format("  test {} {}", literals::quote(t.name),

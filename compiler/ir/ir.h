@@ -158,6 +158,9 @@ struct Schedule {
   bool nrt = false;
   bool explicit_ = false;
   std::int64_t frequency = 0, period = 0;
+  // How far before a completing event a run must see for the run to decide it exactly:
+  // the window, or twice it for a threshold's rising edge (semantics §9).
+  std::int64_t reach = 0;
   Span span;
 };
 

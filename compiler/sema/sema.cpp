@@ -7,9 +7,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
+
+#include <re2/re2.h>
 
 #include "ast/literals.h"
 
@@ -133,6 +134,7 @@ class Checker {
     for (const auto& in : files) declare_consts_and_lists(*in.file);
     for (const auto& in : files)
       for (const auto& r : in.file->rules) declare_rule_name(r);
+    duplicate_rule_spans_ = duplicate_rules_;
     for (const auto& in : files) {
       if (!in.emit) continue;
       for (const auto& r : in.file->rules) {
@@ -325,6 +327,7 @@ class Checker {
       } else {
         list.elem = it->second;
       }
+      list_file_failed_ = false;
       if (l.from_file) {
         load_list_file(l, list, ok);
       } else {
@@ -342,7 +345,7 @@ class Checker {
                 .help(element_help(list.elem));
         }
       }
-      if (list.values.empty() && ok)
+      if (list.values.empty() && ok && !list_file_failed_)
         sink_.report(Code::EmptyList, l.name.span, fmt::format("list `{}` is empty and matches nothing", l.name.text));
       lists_[list.name] = static_cast<std::uint32_t>(module_.lists.size());
       module_.lists.push_back(std::move(list));
@@ -424,6 +427,7 @@ class Checker {
     if (id == source::kNoFile) {
       sink_.report(Code::ListFileNotFound, l.path_span, fmt::format("cannot read list file `{}`: {}", p.string(), err))
           .note("a list file's path is relative to the file that declares the list");
+      list_file_failed_ = true;
       return;
     }
     list.source_file = p.string();
@@ -432,6 +436,7 @@ class Checker {
       sink_.report(Code::InvalidUtf8, Span{id, static_cast<std::uint32_t>(bad), static_cast<std::uint32_t>(bad + 1)},
                    "the list file is not valid UTF-8")
           .secondary(l.path_span, "list loaded here");
+      list_file_failed_ = true;
       return;
     }
     for (std::uint32_t line = 1; line <= f.line_count(); ++line) {
@@ -466,11 +471,14 @@ class Checker {
   }
 
   static const char* list_elem_name(ir::ListElem e) { return ir::list_elem_name(e); }
+  bool list_file_failed_ = false;
 
   // ---------- rules ----------
   std::map<std::string, Span> rule_names_;
+  std::set<std::uint32_t> duplicate_rules_, duplicate_rule_spans_;  // name offsets of second definitions
   void declare_rule_name(const ast::Rule& r) {
     if (auto it = rule_names_.find(r.name.text); it != rule_names_.end()) {
+      duplicate_rules_.insert(r.name.span.begin);
       sink_.report(Code::DuplicateDefinition, r.name.span, fmt::format("rule `{}` is defined twice", r.name.text))
           .secondary(it->second, "first defined here");
       return;
@@ -647,7 +655,8 @@ class Checker {
       }
     }
     if (m.id.empty()) m.id = derived_rule_id(r.name.text);
-    if (!m.id_explicit) ids_.emplace_back(m.id, r.name.span, r.name.text);
+    // a second rule of the same name already has E0208; its derived id is no news
+    if (!m.id_explicit && !duplicate_rule_spans_.count(r.name.span.begin)) ids_.emplace_back(m.id, r.name.span, r.name.text);
   }
 
   // ---------- events ----------
@@ -838,6 +847,11 @@ class Checker {
       e->list = it->second;
       return e;
     }
+    if (module_.catalog.find(a.name)) {
+      sink_.report(Code::NotAValue, a.span, fmt::format("`{}` is a table, not a value", a.name))
+          .help("events of a table are declared in `events { $e = Table where ... }`");
+      return make(ir::Expr::Kind::Literal, Type::Unknown, a.span);
+    }
     std::vector<std::string> names;
     if (ctx.event)
       if (const auto* t = table_of(*ctx.rule, *ctx.event))
@@ -982,10 +996,29 @@ class Checker {
     return a == b;
   }
 
+  // A list is only a value on the right of `in`/`in cidr`; anywhere else it is an error
+  // (KQL would compare a string with an array and silently never match).
+  bool list_as_value(const ir::Expr& x, ast::Op op) {
+    if (x.kind != ir::Expr::Kind::ListRef && x.kind != ir::Expr::Kind::ListLit) return false;
+    auto b = sink_.report(Code::NotAValue, x.span,
+                          x.kind == ir::Expr::Kind::ListRef
+                              ? fmt::format("list `{}` is not a single value", module_.lists[x.list].name)
+                              : std::string("an inline list is not a single value"));
+    if (op == ast::Op::Eq || op == ast::Op::EqCi) b.help(fmt::format("test membership with `{} ...`", op == ast::Op::Eq ? "in" : "in~"));
+    else if (op == ast::Op::Ne || op == ast::Op::NeCi) b.help(fmt::format("test membership with `{} ...`", op == ast::Op::Ne ? "!in" : "!in~"));
+    return true;
+  }
+
   ir::ExprPtr binary_expr(const ast::Expr& a, Ctx& ctx) {
     using ast::Op;
     auto l = expr(*a.args[0], ctx);
     auto r = expr(*a.args[1], ctx);
+    bool membership = a.op == Op::In || a.op == Op::NotIn || a.op == Op::InCi || a.op == Op::NotInCi ||
+                      a.op == Op::InCidr || a.op == Op::NotInCidr;
+    if (list_as_value(*l, a.op) | (!membership && list_as_value(*r, a.op))) {
+      auto e = make(ir::Expr::Kind::Literal, Type::Unknown, a.span);
+      return e;
+    }
     auto e = make(ir::Expr::Kind::Binary, Type::Bool, a.span);
     e->op = a.op;
     auto lt = l->type, rt = r->type;
@@ -1023,11 +1056,17 @@ class Checker {
           bool ordered = (ir::is_numeric(lt) || lt == Type::Dynamic) && (ir::is_numeric(rt) || rt == Type::Dynamic);
           ordered = ordered || ((lt == Type::Datetime || lt == Type::Timespan) && lt == rt);
           ordered = ordered || (lt == Type::Dynamic && (rt == Type::Datetime || rt == Type::Timespan));
+          ordered = ordered || (rt == Type::Dynamic && (lt == Type::Datetime || lt == Type::Timespan));
           if (!ordered)
             sink_.report(Code::OperatorNotApplicable, a.op_span,
                          fmt::format("`{}` does not order {} values", ast::op_spelling(a.op), ir::type_name(lt)))
                 .help("`<`, `<=`, `>`, `>=` compare numbers, datetimes and timespans");
         }
+        // A dynamic value meets a datetime or timespan as that type (semantics §6.3): the
+        // conversion is made explicit here, so every backend compares converted values.
+        if (lt == Type::Dynamic && (rt == Type::Datetime || rt == Type::Timespan)) l = convert(std::move(l), rt);
+        else if (rt == Type::Dynamic && (lt == Type::Datetime || lt == Type::Timespan)) r = convert(std::move(r), lt);
+        if (e->op == Op::Eq || e->op == Op::Ne) warn_typed_dynamic_text(*l, *r);
         break;
       }
       case Op::EqCi:
@@ -1052,6 +1091,8 @@ class Checker {
                        fmt::format("`{}` needs a string on its right, not a {}", ast::op_spelling(a.op),
                                    ir::type_name(rt)));
         if (a.op == Op::Regex) check_regex(*r);
+        else warn_non_ascii_fold(*r, a);
+        if (a.op == Op::EqCi || a.op == Op::NeCi) warn_typed_dynamic_text(*l, *r);
         if (a.op == Op::Contains || a.op == Op::NotContains)
           sink_.report(Code::ContainsScans, a.op_span,
                        fmt::format("`{}` reads every row's whole value; Sentinel flags it as slow (KS500)",
@@ -1065,6 +1106,7 @@ class Checker {
       case Op::NotInCi:
         check_in(*l, *r, a);
         if (guid_list(*r)) e->op = a.op == Op::In ? Op::InCi : a.op == Op::NotIn ? Op::NotInCi : a.op;
+        if (a.op == Op::InCi || a.op == Op::NotInCi) warn_non_ascii_fold(*r, a);
         break;
       case Op::InCidr:
       case Op::NotInCidr: check_cidr(*l, r, a); break;
@@ -1079,6 +1121,60 @@ class Checker {
     e->args.push_back(std::move(l));
     e->args.push_back(std::move(r));
     return e;
+  }
+
+  // `tostring(d) OP "..."` or `convert`: a dynamic operand made a `datetime` or `timespan`.
+  ir::ExprPtr convert(ir::ExprPtr x, Type to) {
+    auto c = make(ir::Expr::Kind::Call, to, x->span);
+    c->fn = to == Type::Datetime ? ir::Fn::ToDatetime : ir::Fn::ToTimespan;
+    c->args.push_back(std::move(x));
+    return c;
+  }
+
+  // Case-insensitive operators fold ASCII letters only (semantics §4.2): a literal with
+  // other characters matches only their exact case, which is rarely what was meant.
+  void warn_non_ascii_fold(const ir::Expr& r, const ast::Expr& a) {
+    auto non_ascii = [](const ir::Expr& x) {
+      if (x.kind != ir::Expr::Kind::Literal || x.value.kind != LitKind::String) return false;
+      return std::any_of(x.value.s.begin(), x.value.s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    };
+    const ir::Expr* hit = nullptr;
+    if (non_ascii(r)) hit = &r;
+    for (const auto& x : r.args)
+      if (!hit && r.kind == ir::Expr::Kind::ListLit && non_ascii(*x)) hit = x.get();
+    if (r.kind == ir::Expr::Kind::ListRef)
+      for (const auto& v : module_.lists[r.list].values)
+        if (!hit && v.kind == LitKind::String &&
+            std::any_of(v.s.begin(), v.s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
+          hit = &r;
+    if (!hit) return;
+    sink_.report(Code::NonAsciiCaseFold, hit->span,
+                 fmt::format("`{}` ignores the case of ASCII letters only; the non-ASCII letters here must match "
+                             "exactly",
+                             ast::op_spelling(a.op)))
+        .note("Kusto documents its case-insensitive operators as folding ASCII only, and Ward's VM does the same")
+        .help("to ignore case beyond ASCII, compare `tolower(...)` of both sides with `==`");
+  }
+
+  // `tostring(d.x) == "2023-05-15T08:30:00Z"`: Kusto may hold such a string inside a
+  // dynamic value as a typed datetime or GUID, and tostring() then gives its own text.
+  void warn_typed_dynamic_text(const ir::Expr& l, const ir::Expr& r) {
+    auto text_of_dynamic = [](const ir::Expr& x) {
+      return x.kind == ir::Expr::Kind::Call && x.fn == ir::Fn::ToString && !x.args.empty() &&
+             x.args[0]->type == Type::Dynamic;
+    };
+    const ir::Expr* lit = text_of_dynamic(l) ? &r : text_of_dynamic(r) ? &l : nullptr;
+    if (!lit || lit->kind != ir::Expr::Kind::Literal || lit->value.kind != LitKind::String) return;
+    const auto& s = lit->value.s;
+    bool datetime_like = s.size() >= 10 && std::isdigit(static_cast<unsigned char>(s[0])) && s[4] == '-' && s[7] == '-';
+    if (!datetime_like && !literals::is_guid(s)) return;
+    sink_.report(Code::TypedDynamicText, lit->span,
+                 fmt::format("comparing the text of a dynamic value with what looks like a {}",
+                             datetime_like ? "datetime" : "GUID"))
+        .note("Kusto may store such a value inside a dynamic column as a typed datetime or guid, and tostring() "
+              "then writes Kusto's own text for it, not the text that was ingested")
+        .help(datetime_like ? "compare datetimes: `todatetime(...) == 2023-05-15T08:30:00Z`"
+                            : "compare GUIDs: `tostring(...) == 9188040d-6c67-4c5b-b112-36a304b66dad` (unquoted)");
   }
 
   // A list of GUIDs: membership is case-insensitive, like GUID equality.
@@ -1140,27 +1236,17 @@ class Checker {
         sink_.report(Code::InvalidRegex, r.span, "a regular expression must be a string literal or constant");
       return;
     }
-    std::string pat = r.value.s;
-    // RE2 inline flags (accepted by KQL) are not ECMAScript: check the rest.
-    while (pat.size() >= 4 && pat[0] == '(' && pat[1] == '?' && pat.find(')') != std::string::npos &&
-           pat.find(')') < 8 && pat.find_first_not_of("imsU", 2) == pat.find(')'))
-      pat = pat.substr(pat.find(')') + 1);
-    // KQL uses RE2: no lookaround and no backreferences; named groups are (?P<name>...).
-    static const std::regex unsupported(R"((\(\?<?[=!])|(\\[1-9]))");
-    std::smatch m;
-    if (std::regex_search(pat, m, unsupported)) {
-      sink_.report(Code::InvalidRegex, r.span,
-                   fmt::format("`{}` is not supported by RE2, the regex engine of KQL", m.str()))
-          .note("RE2 has no lookahead, lookbehind or backreferences");
-      return;
-    }
-    pat = std::regex_replace(pat, std::regex(R"(\(\?P<)"), "(?<");
-    pat = std::regex_replace(pat, std::regex(R"(\\[pP]\{[A-Za-z_]+\})"), ".");
-    try {
-      std::regex re(pat, std::regex::ECMAScript);
-    } catch (const std::regex_error& ex) {
-      sink_.report(Code::InvalidRegex, r.span, fmt::format("this regular expression does not compile: {}", ex.what()))
-          .help("KQL uses RE2 syntax; write regexes as raw strings r\"...\" so backslashes stay as written");
+    // KQL's engine is RE2, and so is the VM's: a pattern is valid iff RE2 compiles it.
+    RE2::Options opts;
+    opts.set_log_errors(false);
+    RE2 re(r.value.s, opts);
+    if (!re.ok()) {
+      auto b = sink_.report(Code::InvalidRegex, r.span,
+                            fmt::format("this regular expression does not compile in RE2, the regex engine of KQL: {}",
+                                        re.error()));
+      if (re.error_code() == RE2::ErrorBadPerlOp || re.error_code() == RE2::ErrorBadEscape)
+        b.note("RE2 has no lookahead, lookbehind or backreferences");
+      b.help("write regexes as raw strings r\"...\" so backslashes stay as written");
     }
   }
 
@@ -1293,8 +1379,15 @@ class Checker {
     if (a.kind == CK::Threshold) threshold(a, rule);
     if (a.kind == CK::Sequence && a.vars.size() > 5)
       sink_.report(Code::TooManySteps, a.span, fmt::format("a sequence has at most 5 steps, not {}", a.vars.size()));
-    // unused events
-    for (std::uint32_t i = 0; i < rule.events.size(); ++i) {
+    // unused events (not when the condition names a variable that does not exist:
+    // that error already says what is wrong)
+    bool names_ok = true;
+    for (const auto& v : a.vars)
+      if (!find_var(rule, v.text)) names_ok = false;
+    std::set<std::string> declared;
+    for (const auto& ev : r.events)
+      if (!declared.insert(ev.var.text).second) names_ok = false;
+    for (std::uint32_t i = 0; i < rule.events.size() && names_ok; ++i) {
       bool used = std::find(c.order.begin(), c.order.end(), i) != c.order.end();
       if (!used && !(a.kind == CK::Threshold && c.order.empty()))
         sink_.report(Code::UnusedEventVariable, r.events[i].var.span,
@@ -1320,7 +1413,8 @@ class Checker {
             .help(a.kind == CK::Sequence ? "a sequence is already ordered by `then`" : "");
       if (a.kind == CK::Absence) {
         c.direction = a.window->dir == ast::Direction::After ? ir::Direction::After : ir::Direction::Before;
-        if (a.window->anchor && !a.vars.empty() && a.window->anchor->text != a.vars[0].text)
+        if (a.window->anchor && !a.vars.empty() && a.window->anchor->text != a.vars[0].text &&
+            find_var(rule, a.vars[0].text))
           sink_.report(Code::BadAnchor, a.window->anchor->span,
                        fmt::format("the window is measured from `${}`, the event that happened", a.vars[0].text))
               .help(fmt::format("write `before ${}` or `after ${}`", a.vars[0].text, a.vars[0].text));
@@ -1362,19 +1456,25 @@ class Checker {
     auto& c = rule.corr;
     std::vector<ir::ExprPtr> per(c.order.size());
     Ctx ctx{&rule, std::nullopt, false, "in a key"};
+    bool rejected_side = false;
     for (const auto& ae : g.exprs) {
       auto e = expr(*ae, ctx);
       std::set<std::uint32_t> vs;
       vars_of(*e, vs);
       if (vs.size() > 1) {
-        sink_.report(Code::KeyVariableMixed, e->span, "each side of a key reads one event")
-            .help("write `$a.X = $b.Y`, one event per side");
+        auto b = sink_.report(Code::KeyVariableMixed, e->span, "each side of a key reads one event");
+        if (ae->kind == ast::Expr::Kind::Binary && ae->op == ast::Op::Eq)
+          b.help("keys are written with a single `=`: `by $a.X = $b.Y`");
+        else
+          b.help("write `$a.X = $b.Y`, one event per side");
+        rejected_side = true;
         continue;
       }
       if (vs.empty()) {
         if (e->type != Type::Unknown)
           sink_.report(Code::KeyMissingVariable, e->span, "a key side must read an event's column")
               .help("for example `$mail.UserId`");
+        rejected_side = true;
         continue;
       }
       auto v = *vs.begin();
@@ -1384,11 +1484,14 @@ class Checker {
         sink_.report(Code::VariableRepeated, e->span,
                      fmt::format("`${}` appears twice in one key", rule.events[v].var))
             .secondary(per[pos]->span, "first here");
+        rejected_side = true;
         continue;
       }
-      if (e->type == Type::Dynamic)
+      if (e->type == Type::Dynamic) {
         sink_.report(Code::KeyTypeMismatch, e->span, "a key cannot be a dynamic value")
             .help("convert it: `tostring(...)`");
+        e->type = Type::Unknown;  // reported once
+      }
       per[pos] = std::move(e);
     }
     if (c.kind == ir::CorrKind::Threshold) {
@@ -1399,9 +1502,11 @@ class Checker {
       std::vector<std::string> missing;
       for (std::size_t i = 0; i < per.size(); ++i)
         if (!per[i]) missing.push_back("$" + rule.events[c.order[i]].var);
-      bool any_unknown = false;
+      bool any_unknown = rejected_side;
       for (const auto& p : per)
         if (p && p->type == Type::Unknown) any_unknown = true;
+      for (auto v : c.order)
+        if (rule.events[v].table == kNoTable) any_unknown = true;
       if (!missing.empty() && !any_unknown && g.exprs.size() >= 1) {
         std::string m;
         for (std::size_t i = 0; i < missing.size(); ++i) m += (i ? ", " : "") + fmt::format("`{}`", missing[i]);
@@ -1436,6 +1541,15 @@ class Checker {
       sink_.report(Code::UnknownAggregate, a.agg.span, fmt::format("`{}` is not a threshold aggregate", a.agg.text))
           .help(diag::did_you_mean(a.agg.text, {"count", "dcount", "sum"}))
           .note("thresholds use count($e), dcount($e.Column) or sum($e.Column)");
+      // still find the event, so that keys and the outcome are checked against it
+      if (a.agg_arg) {
+        Ctx ctx{&rule, std::nullopt, false, "in a threshold"};
+        auto x = a.agg_arg->kind == ast::Expr::Kind::Var ? nullptr : expr(*a.agg_arg, ctx);
+        std::set<std::uint32_t> vs;
+        if (x) vars_of(*x, vs);
+        else if (auto v = find_var(rule, a.agg_arg->name)) vs.insert(*v);
+        if (vs.size() == 1) c.order = {*vs.begin()};
+      }
       return;
     }
     Ctx ctx{&rule, std::nullopt, false, "in a threshold"};
@@ -1598,14 +1712,34 @@ class Checker {
       sink_.report(Code::DuplicateClause, r.suppressions[i].span, "a rule has one `suppress`")
           .secondary(r.suppressions[0].span, "first one here");
     const std::int64_t W = rule.corr.kind == ir::CorrKind::Single ? 0 : rule.corr.window;
+    // A threshold's rising edge at t reads the previous evaluation too, whose window starts
+    // up to 2W before t: a run decides it exactly only for window ends 2W inside its period.
+    const bool threshold = rule.corr.kind == ir::CorrKind::Threshold;
+    const std::int64_t exact_reach = threshold ? 2 * W : W;
+    const std::int64_t max_period = 14 * kTicksPerDay;
+    s.reach = exact_reach;
+    auto edge_warning = [&](Span at, std::int64_t period, std::int64_t frequency) {
+      s.reach = W;
+      sink_.report(Code::ThresholdEdgeAcrossRuns, at,
+                   fmt::format("with a query period of {} a run cannot see the {} before each window end that the "
+                               "threshold's rising edge depends on",
+                               format_duration(period), format_duration(2 * W)))
+          .note("a burst that lasts across a run boundary can then alert in both runs; the VM alerts once")
+          .help(2 * W + frequency <= max_period
+                    ? fmt::format("use a period of at least {} (twice the window plus the frequency)",
+                                  format_duration(2 * W + frequency))
+                    : std::string("a window of at most half of 14d minus the frequency makes the edge exact"));
+    };
     if (r.schedules.empty()) {
       s.frequency = kTicksPerHour;
-      s.period = std::min<std::int64_t>(14 * kTicksPerDay, std::max(s.frequency, W + s.frequency));
-      if (W > 0 && s.period - W < s.frequency)
-        sink_.report(Code::LookbackGap, rule.corr.window_span,
+      s.period = std::min<std::int64_t>(max_period, std::max(s.frequency, exact_reach + s.frequency));
+      if (W > 0 && W <= max_period && s.period - W < s.frequency)
+        s.reach = W, sink_.report(Code::LookbackGap, rule.corr.window_span,
                      fmt::format("with the default schedule (every 1h, at most 14d back) a {} window leaves events "
                                  "that are never examined", format_duration(W)))
             .help("shorten the window to 13d23h or less, or give a schedule explicitly");
+      else if (threshold && W > 0 && s.period - exact_reach < s.frequency)
+        edge_warning(rule.corr.window_span, s.period, s.frequency);
     } else {
       const auto& a = r.schedules[0];
       s.explicit_ = true;
@@ -1641,19 +1775,22 @@ class Checker {
                        fmt::format("with a query period of {} Sentinel requires a frequency of at least 1h",
                                    format_duration(a.period)))
               .secondary(a.period_span, "query period");
-        if (range_ok && W > 0 && W > a.period)
+        if (range_ok && W > 0 && W >= a.period)
           sink_.report(Code::WindowBeyondPeriod, rule.corr.window_span,
-                       fmt::format("the correlation window {} is longer than the query period {}", format_duration(W),
+                       fmt::format("the correlation window {} is not shorter than the query period {}: no event "
+                                   "would ever have its whole window inside a run", format_duration(W),
                                    format_duration(a.period)))
               .secondary(a.period_span, "query period")
               .help("each run sees only its query period; make the period at least the window plus the frequency");
         else if (range_ok && W > 0 && a.frequency <= a.period && a.period - W < a.frequency)
-          sink_.report(Code::LookbackGap, a.period_span,
+          s.reach = W, sink_.report(Code::LookbackGap, a.period_span,
                        fmt::format("period {} minus window {} is shorter than the frequency {}", format_duration(a.period),
                                    format_duration(W), format_duration(a.frequency)))
               .note("Ward's KQL only alerts on events at least one window inside the period (so the whole window is "
                     "visible); events in the gap are never alerted on")
               .help(fmt::format("use a period of at least {}", format_duration(W + a.frequency)));
+        else if (range_ok && threshold && W > 0 && a.frequency <= a.period && a.period - exact_reach < a.frequency)
+          edge_warning(a.period_span, a.period, a.frequency);
       }
     }
     if (!r.suppressions.empty()) {
@@ -1727,7 +1864,9 @@ class Checker {
       if (tc.scenario.empty() && tc.trace.empty())
         sink_.report(Code::TestWithoutSource, t.name_span, fmt::format("test \"{}\" replays nothing", t.name))
             .help("add `scenario \"storm0558\"` or `trace \"path/to/events.jsonl\"`");
-      if (tc.expect.empty())
+      bool any_expect = std::any_of(t.items.begin(), t.items.end(),
+                                    [](const ast::TestItem& i) { return i.kind == ast::TestItem::Kind::Expect; });
+      if (tc.expect.empty() && !any_expect)
         sink_.report(Code::TestWithoutExpectation, t.name_span, fmt::format("test \"{}\" expects nothing", t.name))
             .help("add e.g. `expect alerts >= 1` or `expect none`");
       rule.tests.push_back(std::move(tc));

@@ -141,6 +141,49 @@ constexpr int kMaxDepth = 256;
 // Deepest bracket nesting handed to ANTLR's recursive-descent parser.
 constexpr int kMaxBracketDepth = 128;
 
+// ANTLR 4.9's generated accessors (`ctx->expr(1)`, labelled-alternative tests) dynamic_cast
+// every child they pass, which was a fifth of all parsing time. The builder instead reads the
+// tree by exact type: `typeid(*node).name()` is one pointer per class in this program (the
+// parser's classes are defined in one object file, the runtime's in one library), so a
+// pointer comparison says what a node is. Anything unexpected falls back to dynamic_cast.
+template <typename T>
+T* exactly(antlr4::tree::ParseTree* t) {
+  static const char* const want = typeid(T).name();
+  if (!t) return nullptr;
+  return typeid(*t).name() == want ? static_cast<T*>(t) : nullptr;
+}
+
+bool is_terminal(antlr4::tree::ParseTree* t) {
+  static const char* const terminal = typeid(antlr4::tree::TerminalNodeImpl).name();
+  static const char* const error = typeid(antlr4::tree::ErrorNodeImpl).name();
+  const char* n = typeid(*t).name();
+  if (n == terminal || n == error) return true;
+  // ANTLR 4.9 has no other terminal classes; anything else is a rule context unless a
+  // dynamic_cast says otherwise (names are unique here, so that is never reached)
+  static const char* const expr_names[] = {
+      typeid(G::MemberExprContext).name(), typeid(G::IndexExprContext).name(), typeid(G::NegExprContext).name(),
+      typeid(G::MulExprContext).name(),    typeid(G::AddExprContext).name(),   typeid(G::CompareExprContext).name(),
+      typeid(G::StringExprContext).name(), typeid(G::RegexExprContext).name(), typeid(G::CidrExprContext).name(),
+      typeid(G::InExprContext).name(),     typeid(G::NotExprContext).name(),   typeid(G::AndExprContext).name(),
+      typeid(G::OrExprContext).name(),     typeid(G::CallExprContext).name(),  typeid(G::ParenExprContext).name(),
+      typeid(G::ListExprContext).name(),   typeid(G::VarExprContext).name(),   typeid(G::LiteralExprContext).name(),
+      typeid(G::NameExprContext).name()};
+  for (const char* x : expr_names)
+    if (n == x) return false;
+  return dynamic_cast<antlr4::ParserRuleContext*>(t) == nullptr;
+}
+
+// The i-th child that is an expression (what `ctx->expr(i)` returns).
+G::ExprContext* expr_child(antlr4::ParserRuleContext* ctx, std::size_t i) {
+  if (!ctx) return nullptr;
+  for (auto* c : ctx->children) {
+    if (is_terminal(c)) continue;
+    auto* r = static_cast<antlr4::ParserRuleContext*>(c);
+    if (r->getRuleIndex() == G::RuleExpr && i-- == 0) return static_cast<G::ExprContext*>(r);
+  }
+  return nullptr;
+}
+
 class Builder {
  public:
   Builder(const source::SourceFile& file, const OffsetMap& map, diag::Sink& sink)
@@ -164,6 +207,9 @@ class Builder {
 
   ast::Name name(G::NameContext* ctx) {
     if (!ctx) return {};
+    // a name is one token; RuleContext::getText() would build it through a stringstream
+    auto* t = ctx->getStart();
+    if (t && t == ctx->getStop()) return {t->getText(), span(ctx)};
     return {ctx->getText(), span(ctx)};
   }
   ast::Name var_name(antlr4::tree::TerminalNode* n) {
@@ -423,6 +469,12 @@ class Builder {
     return e;
   }
 
+  // The labelled alternative `ctx` is, exactly, or by dynamic_cast if it is something else.
+  template <typename T>
+  static T* as(G::ExprContext* ctx, bool exact) {
+    return exact ? exactly<T>(ctx) : dynamic_cast<T*>(ctx);
+  }
+
   ExprPtr expr(G::ExprContext* ctx) {
     // Recursion guard: a 10,000-term `and` chain is a parse tree 10,000 deep.
     struct Depth {
@@ -446,46 +498,54 @@ class Builder {
       e->kind = K::Literal;  // placeholder after a syntax error
       return e;
     }
-    if (auto* c = dynamic_cast<G::MemberExprContext*>(ctx)) {
+    if (auto e = alternative(ctx, true)) return e;   // by exact type (fast)
+    if (auto e = alternative(ctx, false)) return e;  // by dynamic_cast (never expected)
+    return make(K::Literal, ctx);
+  }
+
+  // The AST of one labelled alternative of `expr`, or null if `ctx` is none of them.
+  ExprPtr alternative(G::ExprContext* ctx, bool exact) {
+    using K = ast::Expr::Kind;
+    if (auto* c = as<G::MemberExprContext>(ctx, exact)) {
       auto e = make(K::Member, c);
-      e->args.push_back(expr(c->expr()));
+      e->args.push_back(expr(expr_child(c, 0)));
       if (c->name()) {
-        e->name = c->name()->getText();
+        e->name = name(c->name()).text;
         e->name_span = span(c->name());
       }
       return e;
     }
-    if (auto* c = dynamic_cast<G::IndexExprContext*>(ctx)) {
+    if (auto* c = as<G::IndexExprContext>(ctx, exact)) {
       auto e = make(K::Index, c);
-      e->args.push_back(expr(c->expr(0)));
-      e->args.push_back(expr(c->expr(1)));
+      e->args.push_back(expr(expr_child(c, 0)));
+      e->args.push_back(expr(expr_child(c, 1)));
       return e;
     }
-    if (auto* c = dynamic_cast<G::NegExprContext*>(ctx)) {
+    if (auto* c = as<G::NegExprContext>(ctx, exact)) {
       auto e = make(K::Unary, c);
       e->op = ast::Op::Neg;
       e->op_span = span(c->MINUS());
-      e->args.push_back(expr(c->expr()));
+      e->args.push_back(expr(expr_child(c, 0)));
       return e;
     }
-    if (auto* c = dynamic_cast<G::NotExprContext*>(ctx)) {
+    if (auto* c = as<G::NotExprContext>(ctx, exact)) {
       auto e = make(K::Unary, c);
       e->op = ast::Op::Not;
       e->op_span = span(c->NOT());
-      e->args.push_back(expr(c->expr()));
+      e->args.push_back(expr(expr_child(c, 0)));
       return e;
     }
-    if (auto* c = dynamic_cast<G::MulExprContext*>(ctx); c && c->op) {
+    if (auto* c = as<G::MulExprContext>(ctx, exact); c && c->op) {
       auto t = c->op->getType();
       auto op = t == L::STAR ? ast::Op::Mul : t == L::SLASH ? ast::Op::Div : ast::Op::Mod;
-      return binary(c, c->expr(0), op, span(c->op), c->expr(1));
+      return binary(c, expr_child(c, 0), op, span(c->op), expr_child(c, 1));
     }
-    if (auto* c = dynamic_cast<G::AddExprContext*>(ctx); c && c->op)
-      return binary(c, c->expr(0), c->op->getType() == L::PLUS ? ast::Op::Add : ast::Op::Sub, span(c->op),
-                    c->expr(1));
-    if (auto* c = dynamic_cast<G::CompareExprContext*>(ctx))
-      return binary(c, c->expr(0), compare_op(c->compareOp()), span(c->compareOp()), c->expr(1));
-    if (auto* c = dynamic_cast<G::StringExprContext*>(ctx); c && c->op) {
+    if (auto* c = as<G::AddExprContext>(ctx, exact); c && c->op)
+      return binary(c, expr_child(c, 0), c->op->getType() == L::PLUS ? ast::Op::Add : ast::Op::Sub, span(c->op),
+                    expr_child(c, 1));
+    if (auto* c = as<G::CompareExprContext>(ctx, exact))
+      return binary(c, expr_child(c, 0), compare_op(c->compareOp()), span(c->compareOp()), expr_child(c, 1));
+    if (auto* c = as<G::StringExprContext>(ctx, exact); c && c->op) {
       ast::Op op;
       switch (c->op->getType()) {
         case L::CONTAINS: op = ast::Op::Contains; break;
@@ -497,15 +557,15 @@ class Builder {
         case L::HAS: op = ast::Op::Has; break;
         default: op = ast::Op::NotHas; break;
       }
-      return binary(c, c->expr(0), op, span(c->op), c->expr(1));
+      return binary(c, expr_child(c, 0), op, span(c->op), expr_child(c, 1));
     }
-    if (auto* c = dynamic_cast<G::RegexExprContext*>(ctx))
-      return binary(c, c->expr(0), ast::Op::Regex, source::Span::cover(span(c->MATCHES()), span(c->REGEX())),
-                    c->expr(1));
-    if (auto* c = dynamic_cast<G::CidrExprContext*>(ctx); c && c->op)
-      return binary(c, c->expr(0), c->op->getType() == L::IN ? ast::Op::InCidr : ast::Op::NotInCidr,
-                    source::Span::cover(span(c->op), span(c->CIDR())), c->expr(1));
-    if (auto* c = dynamic_cast<G::InExprContext*>(ctx); c && c->op) {
+    if (auto* c = as<G::RegexExprContext>(ctx, exact))
+      return binary(c, expr_child(c, 0), ast::Op::Regex, source::Span::cover(span(c->MATCHES()), span(c->REGEX())),
+                    expr_child(c, 1));
+    if (auto* c = as<G::CidrExprContext>(ctx, exact); c && c->op)
+      return binary(c, expr_child(c, 0), c->op->getType() == L::IN ? ast::Op::InCidr : ast::Op::NotInCidr,
+                    source::Span::cover(span(c->op), span(c->CIDR())), expr_child(c, 1));
+    if (auto* c = as<G::InExprContext>(ctx, exact); c && c->op) {
       ast::Op op;
       switch (c->op->getType()) {
         case L::IN: op = ast::Op::In; break;
@@ -513,48 +573,47 @@ class Builder {
         case L::IN_CI: op = ast::Op::InCi; break;
         default: op = ast::Op::NotInCi; break;
       }
-      return binary(c, c->expr(0), op, span(c->op), c->expr(1));
+      return binary(c, expr_child(c, 0), op, span(c->op), expr_child(c, 1));
     }
-    if (auto* c = dynamic_cast<G::AndExprContext*>(ctx))
-      return binary(c, c->expr(0), ast::Op::And, span(c->AND()), c->expr(1));
-    if (auto* c = dynamic_cast<G::OrExprContext*>(ctx))
-      return binary(c, c->expr(0), ast::Op::Or, span(c->OR()), c->expr(1));
-    if (auto* c = dynamic_cast<G::CallExprContext*>(ctx)) {
+    if (auto* c = as<G::AndExprContext>(ctx, exact))
+      return binary(c, expr_child(c, 0), ast::Op::And, span(c->AND()), expr_child(c, 1));
+    if (auto* c = as<G::OrExprContext>(ctx, exact))
+      return binary(c, expr_child(c, 0), ast::Op::Or, span(c->OR()), expr_child(c, 1));
+    if (auto* c = as<G::CallExprContext>(ctx, exact)) {
       auto e = make(K::Call, c);
       e->name = c->callee ? c->callee->getText() : "";
       e->name_span = span(c->callee);
       for (auto* a : c->expr()) e->args.push_back(expr(a));
       return e;
     }
-    if (auto* c = dynamic_cast<G::ParenExprContext*>(ctx)) {
-      auto inner = expr(c->expr());
+    if (auto* c = as<G::ParenExprContext>(ctx, exact)) {
+      auto inner = expr(expr_child(c, 0));
       inner->span = span(c);
       return inner;
     }
-    if (auto* c = dynamic_cast<G::ListExprContext*>(ctx)) {
+    if (auto* c = as<G::ListExprContext>(ctx, exact)) {
       auto e = make(K::List, c);
       for (auto* a : c->expr()) e->args.push_back(expr(a));
       return e;
     }
-    if (auto* c = dynamic_cast<G::VarExprContext*>(ctx)) {
+    if (auto* c = as<G::VarExprContext>(ctx, exact)) {
       auto e = make(K::Var, c);
       e->name = c->VAR() ? c->VAR()->getText().substr(1) : "";
       e->name_span = e->span;
       return e;
     }
-    if (auto* c = dynamic_cast<G::LiteralExprContext*>(ctx)) {
+    if (auto* c = as<G::LiteralExprContext>(ctx, exact)) {
       auto e = make(K::Literal, c);
       e->value = literal(c->literal());
       return e;
     }
-    if (auto* c = dynamic_cast<G::NameExprContext*>(ctx)) {
+    if (auto* c = as<G::NameExprContext>(ctx, exact)) {
       auto e = make(K::Name, c);
-      e->name = c->getText();
+      e->name = name(c->name()).text;
       e->name_span = e->span;
       return e;
     }
-    auto e = make(K::Literal, ctx);
-    return e;
+    return nullptr;
   }
 
   static ast::Op compare_op(G::CompareOpContext* c) {

@@ -334,8 +334,9 @@ class Emitter {
     std::vector<std::string> a;
     for (const auto& x : e.args) a.push_back(expr(*x, col, 0));
     switch (e.fn) {
-      case ir::Fn::DayOfWeek: return fmt::format("toint(dayofweek({}) / 1d)", a[0]);
+      case ir::Fn::DayOfWeek: return fmt::format("tolong(dayofweek({}) / 1d)", a[0]);
       case ir::Fn::Trim: return fmt::format("trim(@\"\\s+\", {})", a[0]);
+      case ir::Fn::HourOfDay: return fmt::format("tolong(hourofday({}))", a[0]);
       case ir::Fn::Now: return "now()";
       default: break;
     }
@@ -350,6 +351,15 @@ class Emitter {
     int lp = is_comparison(e.op) ? p + 1 : p;
     auto l = expr(*e.args[0], col, lp);
     auto r = expr(*e.args[1], col, p + 1);
+    // Kusto defines `=~` and `in~` on strings only: a guid-typed column is compared as
+    // its text (tostring() of a guid is lower case, so the test stays case-insensitive).
+    if (e.op == ast::Op::EqCi || e.op == ast::Op::NeCi || e.op == ast::Op::InCi || e.op == ast::Op::NotInCi) {
+      auto as_text = [](const Expr& x, std::string& s) {
+        if (x.type == Type::Guid && x.kind != Expr::Kind::Literal) s = fmt::format("tostring({})", s);
+      };
+      as_text(*e.args[0], l);
+      as_text(*e.args[1], r);
+    }
     std::string s;
     switch (e.op) {
       case ast::Op::In:
@@ -358,6 +368,8 @@ class Emitter {
       case ast::Op::NotInCi: s = fmt::format("{} {} ({})", l, ast::op_spelling(e.op), in_list(*e.args[1], col)); break;
       case ast::Op::InCidr: return fmt::format("coalesce({}, false)", cidr_test(l, *e.args[1]));
       case ast::Op::NotInCidr: return fmt::format("not(coalesce({}, true))", cidr_test(l, *e.args[1]));
+      case ast::Op::Div:
+      case ast::Op::Mod: s = fmt::format("{} {} {}", l, ast::op_spelling(e.op), nonzero_divisor(*e.args[1], r)); break;
       default: s = fmt::format("{} {} {}", l, ast::op_spelling(e.op), r);
     }
     if (is_negative(e.op)) {
@@ -370,6 +382,16 @@ class Emitter {
       }
     }
     return p < parent_prec ? "(" + s + ")" : s;
+  }
+
+  // Ward defines x / 0 and x % 0 as null (semantics §4.8); Kusto leaves them undocumented,
+  // so a divisor that may be zero becomes null when it is.
+  static std::string nonzero_divisor(const Expr& d, const std::string& text) {
+    if (d.kind == Expr::Kind::Literal)
+      return (d.value.kind == LitKind::Real ? d.value.r != 0 : d.value.i != 0) ? text
+                                                                              : fmt::format("{}(null)", kusto_type(d.type));
+    const char* zero = d.type == Type::Timespan ? "0s" : d.type == Type::Real ? "real(0)" : "0";
+    return fmt::format("iff({0} == {1}, {2}(null), {0})", text, zero, kusto_type(d.type));
   }
 
   std::string in_list(const Expr& list, const ColumnFn& col) const {
@@ -412,7 +434,7 @@ class Emitter {
     if (r_.corr.kind == CorrKind::Absence && r_.corr.direction == ir::Direction::After)
       return fmt::format("| where {} <= now() - {}\n", tcolumn, timespan(r_.corr.window));
     return fmt::format("| where {} >= ago({}) + {}\n", tcolumn, timespan(r_.schedule.period),
-                       timespan(r_.corr.window));
+                       timespan(r_.schedule.reach ? r_.schedule.reach : r_.corr.window));
   }
 
   // `| where a and b and c`: one conjunct per line when the whole would be long.
@@ -464,7 +486,13 @@ class Emitter {
   std::string project_outcome(const ColumnFn& col, const std::string& time) const {
     std::vector<std::string> items = {time.empty() ? "TimeGenerated" : "TimeGenerated = " + time};
     std::size_t total = 0;
-    for (const auto& o : r_.outcome) items.push_back(fmt::format("{} = {}", name(o.name), expr(*o.value, col)));
+    for (const auto& o : r_.outcome) {
+      auto v = expr(*o.value, col);
+      // a predicate's null (Kusto) is false (Ward) in an alert's fields too
+      if (o.value->type == Type::Bool && o.value->kind != Expr::Kind::Column && maybe_null(*o.value))
+        v = fmt::format("coalesce({}, false)", v);
+      items.push_back(fmt::format("{} = {}", name(o.name), v));
+    }
     for (const auto& i : items) total += i.size() + 2;
     if (total <= 90) {
       std::string s = "| project ";

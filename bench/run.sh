@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs Ward's benchmarks from a build directory and prints the report (docs/PERFORMANCE.md
+# explains it). `make bench` calls this.
+#
+#   bash bench/run.sh [BUILD_DIR] [compile_bench options...]    e.g. bash bench/run.sh build --rules 2000
+#
+# 1. bench/compile_bench: generated rules compiled in memory, timed per stage, with the
+#    parse-only baseline, cold start and peak memory in fresh processes.
+# 2. A cross-check through the real CLI: the same generated library written to a temporary
+#    directory and compiled by `ward compile --target kql` (process start, file I/O, import
+#    resolution and output included), timed with /usr/bin/time when it is installed.
+# Nothing here asserts on timings: the exit status is non-zero only if something fails to run
+# or a generated rule does not compile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+[ $# -gt 0 ] && shift
+
+if [ ! -f "$BUILD/build.ninja" ] && [ ! -f "$BUILD/Makefile" ]; then
+  echo "bench/run.sh: $BUILD is not a configured build directory (run \`make build\` first)" >&2
+  exit 2
+fi
+cmake --build "$BUILD" --target compile_bench ward >/dev/null
+BT=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
+case "$BT" in
+  Release|RelWithDebInfo) ;;
+  *) echo "warning: $BUILD is a '$BT' build; timings of a non-optimised build are not representative" >&2 ;;
+esac
+
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  dirty=$(git status --porcelain -- compiler grammar | wc -l)
+  echo "ward $(git rev-parse --short HEAD), $dirty uncommitted change(s) under compiler/ and grammar/; build dir $BUILD ($BT)"
+fi
+echo
+
+"$BUILD/bench/compile_bench" "$@"
+
+echo
+echo "Cross-check through the CLI (one cold process; includes start-up, file I/O and printing):"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$BUILD/bench/compile_bench" "$@" --write "$tmp" --generate-only >/dev/null
+files=("$tmp"/library/*.ward)
+rules=$(grep -c '^rule ' "$tmp/single.ward")
+if [ -x /usr/bin/time ]; then
+  /usr/bin/time -f '%e %M' -o "$tmp/time" "$BUILD/ward" compile --target kql -o "$tmp/out.kql" "${files[@]}" 2>"$tmp/stderr" ||
+    { echo "ward compile failed:"; tail -20 "$tmp/stderr"; exit 1; }
+  read -r secs kb <"$tmp/time"
+  awk -v s="$secs" -v kb="$kb" -v n="$rules" -v f="${#files[@]}" -v out="$(wc -c <"$tmp/out.kql")" 'BEGIN {
+    printf "  ward compile --target kql, %d files, %d rules: %.2f s wall = %.1f us per rule, peak RSS %.1f MiB, %d bytes of KQL\n",
+           f, n, s, s * 1e6 / n, kb / 1024, out }'
+else
+  start=$(date +%s%N)
+  "$BUILD/ward" compile --target kql -o "$tmp/out.kql" "${files[@]}" 2>"$tmp/stderr" ||
+    { echo "ward compile failed:"; tail -20 "$tmp/stderr"; exit 1; }
+  end=$(date +%s%N)
+  awk -v ns="$((end - start))" -v n="$rules" 'BEGIN { printf "  ward compile --target kql, %d rules: %.2f s wall = %.1f us per rule (install GNU time for peak RSS)\n", n, ns / 1e9, ns / 1e3 / n }'
+fi
+echo "  diagnostics: $(tail -1 "$tmp/stderr")"
