@@ -104,7 +104,9 @@ BLOCK_COMMENT : '/*' .*? '*/' -> channel(HIDDEN);
 
 // ---- error tokens: turned into precise diagnostics by the AST builder ----
 UNTERMINATED_STRING  : '"' (~["\\\r\n] | '\\' ~[\r\n])* ('\\')?;
-UNTERMINATED_COMMENT : '/*' .*? EOF;
+// No `*/` anywhere after the `/*` (a `.*? EOF` would outrun every closed comment: the
+// lexer takes the longest match, and non-greedy loops are non-greedy only within a rule).
+UNTERMINATED_COMMENT : '/*' (~'*' | '*'+ ~[*/])* '*'* EOF;
 ERROR_CHAR           : .;
 
 fragment DIGIT  : [0-9];

@@ -7,6 +7,7 @@
 #include "WardParser.h"
 #include "antlr4-runtime.h"
 #include "ast/literals.h"
+#include "syntax/lexer.h"
 #include "syntax/parse.h"
 
 namespace ward::syntax {
@@ -776,9 +777,7 @@ void report_lexical(antlr4::CommonTokenStream& tokens, const source::SourceFile&
 template <typename Fn>
 auto run_parser(const source::SourceFile& file, diag::Sink& sink, Fn&& entry) {
   OffsetMap map(file.text());
-  antlr4::ANTLRInputStream input(file.text());
-  L lexer(&input);
-  lexer.removeErrorListeners();  // lexical errors come back as error tokens
+  FastLexer lexer(file.text());  // lexical errors come back as error tokens
   antlr4::CommonTokenStream tokens(&lexer);
   tokens.fill();
   report_lexical(tokens, file, map, sink);
@@ -829,6 +828,29 @@ auto run_parser(const source::SourceFile& file, diag::Sink& sink, Fn&& entry) {
 }
 
 }  // namespace
+
+std::string dump_tokens(const std::string& text, bool reference) {
+  std::string out;
+  auto dump = [&](antlr4::TokenSource& src) {
+    while (true) {
+      auto t = src.nextToken();
+      out += fmt::format("{} {} {} {} {} {} {}\n", t->getType(), t->getChannel(), t->getStartIndex(),
+                         static_cast<long long>(t->getStopIndex()), t->getLine(), t->getCharPositionInLine(),
+                         literals::quote(t->getText()));
+      if (t->getType() == antlr4::Token::EOF) break;
+    }
+  };
+  if (reference) {
+    antlr4::ANTLRInputStream input(text);
+    L lexer(&input);
+    lexer.removeErrorListeners();
+    dump(lexer);
+  } else {
+    FastLexer lexer(text);
+    dump(lexer);
+  }
+  return out;
+}
 
 ast::File parse(const source::SourceFile& file, diag::Sink& sink) {
   if (auto bad = source::first_invalid_utf8(file.text()); bad != std::string::npos) {

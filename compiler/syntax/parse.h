@@ -9,4 +9,9 @@ namespace ward::syntax {
 // and the returned AST holds whatever parsed cleanly.
 ast::File parse(const source::SourceFile& file, diag::Sink& sink);
 
+// The tokens of `text` as "type channel start stop line column text" lines, from the
+// hand-written lexer the parser uses (`reference = false`) or from the ANTLR-generated
+// lexer of grammar/WardLexer.g4 (`reference = true`). Tests require the two to be equal.
+std::string dump_tokens(const std::string& text, bool reference);
+
 }  // namespace ward::syntax

@@ -37,6 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   sm.add("sentinel.ward", schema.sm.size() ? schema.sm.file(0).text() : "");
   auto id = sm.add("fuzz.ward", std::string(reinterpret_cast<const char*>(data), size));
   ward::diag::Sink sink;
+  // the hand-written lexer must agree with the ANTLR one on every input
+  if (ward::source::first_invalid_utf8(sm.file(id).text()) == std::string::npos &&
+      ward::syntax::dump_tokens(sm.file(id).text(), false) != ward::syntax::dump_tokens(sm.file(id).text(), true))
+    std::abort();
   auto file = ward::syntax::parse(sm.file(id), sink);
   std::vector<std::uint32_t> syntax_errors;
   for (const auto& d : sink.all()) syntax_errors.push_back(d.primary.begin);
