@@ -24,4 +24,13 @@ mkdir -p out
 echo "${bold}== every query through Microsoft's Kusto language service${reset}"
 node tests/tools/kql-check.js out/examples.kql.json
 echo
-echo "Wrote out/examples.kql (all rules). Still to come: Sentinel/Sigma export, the VM, the simulator and coverage (issues 3-6)."
+echo
+echo "${bold}== ward compile --target bytecode examples/*.ward -o out/examples.wardc; ward disasm (first rule)${reset}"
+"$WARD" compile --target bytecode examples/*.ward -o out/examples.wardc
+"$WARD" disasm out/examples.wardc | sed -n '/^rule mail_read_without_signin/,/^rule /p' | sed '$d'
+echo
+echo "${bold}== ward run --rules out/examples.wardc --events examples/events/sample.jsonl${reset}"
+"$WARD" run --rules out/examples.wardc --events examples/events/sample.jsonl -o out/alerts.jsonl
+cat out/alerts.jsonl
+echo
+echo "Wrote out/examples.kql, out/examples.wardc and out/alerts.jsonl. Still to come: Sentinel/Sigma export, the simulator and coverage (issues 4-6)."

@@ -10,7 +10,11 @@
 #include <fstream>
 #include <iostream>
 
+#include "backend/bytecode/bytecode.h"
 #include "backend/kql/kql.h"
+#include "runtime/engine.h"
+#include "ast/literals.h"
+#include "ast/value.h"
 #include "driver/pipeline.h"
 #include "passes/passes.h"
 
@@ -103,6 +107,12 @@ int cmd_compile(const Common& opt, const std::string& target, const std::string&
   const auto& m = c.module;
   if (target == "ir") {
     for (const auto& r : m.rules) text += ir::print(m, r);
+  } else if (target == "bytecode") {
+    if (out.empty() && isatty(STDOUT_FILENO)) {
+      std::cerr << "error: a bundle is binary: write it with -o FILE (e.g. -o rules.wardc)\n";
+      return 2;
+    }
+    text = bc::serialize(backend::bytecode::compile(m, c.sm));
   } else if (target == "kql") {
     if (format == "json") {
       text = "{\"queries\": [";
@@ -136,6 +146,179 @@ int cmd_compile(const Common& opt, const std::string& target, const std::string&
     }
   }
   return write_output(out, text);
+}
+
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Rules for `ward run`: one bundle, or rule files compiled here.
+std::unique_ptr<vm::Image> load_rules(const std::vector<std::string>& files, const Common& opt, int& rc) {
+  rc = 0;
+  if (files.size() == 1) {
+    auto bytes = read_file(files[0]);
+    if (!bytes) {
+      std::cerr << fmt::format("error: cannot read `{}`\n", files[0]);
+      rc = 2;
+      return nullptr;
+    }
+    if (bytes->compare(0, 6, "WARDBC") == 0) {
+      try {
+        return std::make_unique<vm::Image>(bc::load(*bytes));
+      } catch (const bc::BundleError& e) {
+        std::cerr << fmt::format("error: {}: invalid bundle: {}\n", files[0], e.what());
+        rc = 2;
+        return nullptr;
+      }
+    }
+  }
+  driver::Compilation c;
+  Common o = opt;
+  o.files = files;
+  driver::compile(files, pipeline_options(o), c);
+  rc = report(c, o);
+  if (rc != 0) return nullptr;
+  return std::make_unique<vm::Image>(backend::bytecode::compile(c.module, c.sm));
+}
+
+int cmd_disasm(const std::string& path, bool markdown) {
+  if (markdown) {
+    std::cout << bc::opcodes_markdown();
+    return 0;
+  }
+  auto bytes = read_file(path);
+  if (!bytes) {
+    std::cerr << fmt::format("error: cannot read `{}`\n", path);
+    return 2;
+  }
+  try {
+    std::cout << bc::disassemble(bc::load(*bytes));
+  } catch (const bc::BundleError& e) {
+    std::cerr << fmt::format("error: {}: invalid bundle: {}\n", path, e.what());
+    return 2;
+  }
+  return 0;
+}
+
+struct RunArgs {
+  std::vector<std::string> rules, events;
+  std::string out, lateness = "0s", summary_json;
+  std::size_t max_keys = 1'000'000;
+  bool canonical = false, quiet = false;
+};
+
+int cmd_run(const RunArgs& a, const Common& common) {
+  int rc;
+  auto image = load_rules(a.rules, common, rc);
+  if (!image) return rc;
+  auto late = literals::parse_duration(a.lateness);
+  if (a.lateness == "0" || a.lateness == "0s") late = 0;
+  if (!late || *late < 0) {
+    std::cerr << fmt::format("error: --lateness `{}` is not a duration such as 5m or 1h\n", a.lateness);
+    return 2;
+  }
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (!a.out.empty() && a.out != "-") {
+    file.open(a.out, std::ios::binary);
+    if (!file) {
+      std::cerr << fmt::format("error: cannot write `{}`\n", a.out);
+      return 2;
+    }
+    out = &file;
+  }
+  const auto& p = image->program();
+  std::vector<std::string> canon;
+  std::string line;
+  auto sink = [&](const vm::Alert& al) {
+    const auto& r = p.rules[al.rule];
+    if (a.canonical) {
+      canon.push_back(fmt::format("{}\t{}\t{}", p.strings[r.name], format_datetime(al.time), al.outcome));
+      return;
+    }
+    line.clear();
+    line += "{\"rule\":";
+    vm::append_json_string(line, p.strings[r.name]);
+    line += ",\"id\":";
+    vm::append_json_string(line, p.strings[r.id]);
+    line += ",\"title\":";
+    vm::append_json_string(line, p.strings[r.title]);
+    static const char* sev[] = {"Informational", "Low", "Medium", "High"};
+    line += fmt::format(",\"severity\":\"{}\",\"time\":\"{}\",\"outcome\":", sev[static_cast<int>(r.severity)], format_datetime(al.time));
+    line += al.outcome;
+    line += ",\"entities\":" + al.entities + ",\"events\":[";
+    for (std::size_t i = 0; i < al.events.size(); ++i) {
+      if (i) line += ',';
+      vm::append_json_string(line, fmt::format("{}:{}", a.events[al.events[i].file], al.events[i].line));
+    }
+    line += fmt::format("],\"events_total\":{}}}\n", al.events_total);
+    *out << line;
+  };
+  vm::RunOptions ro;
+  ro.lateness = *late;
+  ro.engine.max_keys = a.max_keys;
+  bool tty = isatty(STDERR_FILENO) && !a.quiet;
+  if (tty)
+    ro.progress = [](std::uint64_t events, std::uint64_t bytes) {
+      std::cerr << fmt::format("\r  {} events, {:.1f} MB read", events, bytes / 1e6) << std::flush;
+    };
+  vm::RunResult res;
+  try {
+    res = vm::run(*image, a.events, ro, sink);
+  } catch (const std::exception& e) {
+    std::cerr << fmt::format("error: {}\n", e.what());
+    return 2;
+  }
+  if (tty) std::cerr << "\r\033[K";
+  if (a.canonical) {
+    std::sort(canon.begin(), canon.end());
+    canon.erase(std::unique(canon.begin(), canon.end()), canon.end());
+    for (const auto& c : canon) *out << c << "\n";
+  }
+  out->flush();
+  // the summary
+  const auto& in = res.input;
+  if (!a.quiet) {
+    std::cerr << fmt::format("ward run: {} line(s) read, {} event(s) evaluated", in.lines, res.events);
+    for (const auto& [t, n] : in.rows_per_table) std::cerr << fmt::format("; {} {}", t, n);
+    std::cerr << "\n";
+    if (!in.unknown_tables.empty()) {
+      std::cerr << "  rows of tables no rule reads (skipped):";
+      for (const auto& [t, n] : in.unknown_tables) std::cerr << fmt::format(" {} {}", t, n);
+      std::cerr << "\n";
+    }
+    if (in.malformed || in.no_time || in.bad_values || in.late)
+      std::cerr << fmt::format("  {} malformed line(s), {} without a valid TimeGenerated (dropped), {} bad value(s) (read as null), {} late event(s) (dropped)\n",
+                               in.malformed, in.no_time, in.bad_values, in.late);
+    for (const auto& pr : in.problems)
+      std::cerr << fmt::format("  {}:{}: {}\n", a.events[pr.file], pr.line, pr.what);
+    for (std::size_t i = 0; i < res.rules.size(); ++i) {
+      const auto& st = res.rules[i];
+      std::cerr << fmt::format("  rule {}: {} alert(s), {} matching event(s)", p.strings[p.rules[i].name], st.alerts, st.matches);
+      if (st.peak_keys) std::cerr << fmt::format(", peak {} key(s)", st.peak_keys);
+      if (st.evictions) std::cerr << fmt::format(", {} key(s) EVICTED at the --max-keys cap (alerts may be lost)", st.evictions);
+      if (st.decided_at_end) std::cerr << fmt::format(", {} absence(s) decided at the end of the input", st.decided_at_end);
+      std::cerr << "\n";
+    }
+  }
+  if (!a.summary_json.empty()) {
+    std::string j = fmt::format("{{\"lines\":{},\"events\":{},\"malformed\":{},\"no_time\":{},\"bad_values\":{},\"late\":{},\"tables\":{{",
+                                in.lines, res.events, in.malformed, in.no_time, in.bad_values, in.late);
+    std::size_t k = 0;
+    for (const auto& [t, n] : in.rows_per_table) j += fmt::format("{}{}:{}", k++ ? "," : "", json_string(t), n);
+    j += "},\"rules\":{";
+    for (std::size_t i = 0; i < res.rules.size(); ++i) {
+      const auto& st = res.rules[i];
+      j += fmt::format("{}{}:{{\"alerts\":{},\"matches\":{},\"evictions\":{},\"peak_keys\":{}}}", i ? "," : "",
+                       json_string(p.strings[p.rules[i].name]), st.alerts, st.matches, st.evictions, st.peak_keys);
+    }
+    j += "}}\n";
+    if (int w = write_output(a.summary_json, j)) return w;
+  }
+  return 0;
 }
 
 // The shipped schema modules, loaded as a compilation of their own.
@@ -246,7 +429,8 @@ int main(int argc, char** argv) {
   std::string target = "kql", format = "text", out;
   auto* compile = app.add_subcommand("compile", "compile rule files to a target");
   add_common(compile, compile_opt);
-  compile->add_option("--target,-t", target, "kql or ir")->check(CLI::IsMember({"kql", "ir"}));
+  compile->add_option("--target,-t", target, "kql, bytecode (a bundle for `ward run`; needs -o) or ir")
+      ->check(CLI::IsMember({"kql", "bytecode", "ir"}));
   compile->add_option("--format", format, "text, or json (queries with the table schemas they read)")
       ->check(CLI::IsMember({"text", "json"}));
   compile->add_option("-o,--output", out, "output file (default: stdout)");
@@ -267,6 +451,25 @@ int main(int argc, char** argv) {
   explain->add_option("code", explain_code, "a code such as E0204");
   explain->add_flag("--markdown", explain_markdown, "print docs/diagnostics.md");
 
+  std::string disasm_file;
+  bool disasm_md = false;
+  auto* disasm = app.add_subcommand("disasm", "print a bytecode bundle (verified first)");
+  disasm->add_option("bundle", disasm_file, "a .wardc bundle");
+  disasm->add_flag("--opcodes-markdown", disasm_md, "print docs/bytecode.md");
+
+  RunArgs run_args;
+  Common run_common;
+  auto* run = app.add_subcommand("run", "run rules over exported Sentinel events and write alerts as JSON Lines");
+  run->add_option("--rules,-r", run_args.rules, "a bundle, or rule files")->required()->check(CLI::ExistingFile);
+  run->add_option("--events,-e", run_args.events, "JSON Lines or JSON array files, plain or .gz (- for stdin)")->required();
+  run->add_option("-o,--output", run_args.out, "alerts file (default: stdout)");
+  run->add_option("--lateness", run_args.lateness, "how far out of time order an event may arrive within a file (default 0s)");
+  run->add_option("--max-keys", run_args.max_keys, "correlation keys kept per rule before the oldest is evicted (default 1000000)");
+  run->add_option("--summary-json", run_args.summary_json, "write the run summary as JSON to this file");
+  run->add_flag("--canonical", run_args.canonical, "print alerts as sorted `rule<TAB>time<TAB>outcome` lines (for tests)");
+  run->add_flag("--quiet,-q", run_args.quiet, "no summary on stderr");
+  run->add_option("--schemas", run_common.schema_dirs, "directory searched by `import NAME`")->allow_extra_args(false);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -275,6 +478,14 @@ int main(int argc, char** argv) {
   }
   if (*check) return cmd_check(check_opt);
   if (*compile) return cmd_compile(compile_opt, target, format, out);
+  if (*disasm) {
+    if (disasm_file.empty() && !disasm_md) {
+      std::cerr << "error: ward disasm BUNDLE\n";
+      return 2;
+    }
+    return cmd_disasm(disasm_file, disasm_md);
+  }
+  if (*run) return cmd_run(run_args, run_common);
   if (*explain) return cmd_explain(explain_code, explain_markdown);
   if (*tables) return cmd_tables(tables_name, tables_markdown, tables_schemas);
   if (*passes_cmd) {

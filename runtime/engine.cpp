@@ -1,0 +1,608 @@
+#include "runtime/engine.h"
+
+#include <fmt/format.h>
+
+#include "ast/value.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <optional>
+#include <queue>
+
+namespace ward::vm {
+
+namespace {
+
+using EventPtr = std::shared_ptr<const Event>;
+
+// Per-key state with least-recently-touched order: expiry pops from the back, the cap
+// evicts from the back. Touches come in event-time order, so the back is the oldest.
+template <typename S>
+class Keyed {
+ public:
+  struct Node {
+    S state;
+    std::int64_t touched = 0;
+    typename std::list<const std::string*>::iterator pos;
+  };
+  S& touch(const std::string& key, std::int64_t now, RuleStats& st, std::size_t cap, const std::function<void(S&)>& on_drop) {
+    auto it = map_.find(key);
+    if (it == map_.end()) {
+      if (map_.size() >= cap && !lru_.empty()) {
+        auto victim = map_.find(*lru_.back());
+        on_drop(victim->second.state);
+        lru_.pop_back();
+        map_.erase(victim);
+        ++st.evictions;
+      }
+      it = map_.emplace(key, Node{}).first;
+      lru_.push_front(&it->first);
+      it->second.pos = lru_.begin();
+      st.peak_keys = std::max(st.peak_keys, map_.size());
+    } else {
+      lru_.splice(lru_.begin(), lru_, it->second.pos);
+    }
+    it->second.touched = now;
+    return it->second.state;
+  }
+  S* find(const std::string& key) {
+    auto it = map_.find(key);
+    return it == map_.end() ? nullptr : &it->second.state;
+  }
+  void expire(std::int64_t before, RuleStats& st, const std::function<void(S&)>& on_drop) {
+    while (!lru_.empty()) {
+      auto it = map_.find(*lru_.back());
+      if (it->second.touched >= before) break;
+      on_drop(it->second.state);
+      lru_.pop_back();
+      map_.erase(it);
+      ++st.expired;
+    }
+  }
+  template <typename F>
+  void for_each(F&& f) {
+    for (auto& [k, n] : map_) f(n.state);
+  }
+  std::size_t size() const { return map_.size(); }
+
+ private:
+  std::unordered_map<std::string, Node> map_;
+  std::list<const std::string*> lru_;
+};
+
+struct Match {
+  EventPtr e;
+  std::uint32_t var;
+  std::uint32_t step;  // position in the condition's order
+  std::string key;
+};
+
+// ---- shape states ----
+struct ThrEntry {
+  std::int64_t time;
+  EventPtr e;
+  std::vector<Val> vals;  // per aggregate: the event's argument value (Owned by `own` below)
+  Owned owned;
+};
+struct ThrState {
+  std::deque<ThrEntry> win;
+  std::vector<std::map<std::string, std::uint32_t>> distinct;  // per DCount aggregate
+  std::vector<std::int64_t> lsum;                               // per Sum (long) aggregate
+  std::int64_t last_eval = INT64_MIN;
+  bool last_hit = false;
+};
+struct SeqBest {
+  bool present = false;
+  std::int64_t time = 0;
+  std::optional<std::int64_t> start;  // chain start, if the greedy chain exists
+  std::vector<EventPtr> chain;        // steps 0..i
+};
+struct SeqState {
+  std::vector<SeqBest> best;
+};
+struct JoinState {
+  EventPtr a;                 // latest $a
+  EventPtr b[2];              // the two latest $b (b[0] most recent)
+};
+struct AbsBeforeState {
+  std::int64_t witness = INT64_MIN;
+};
+struct AbsAfterState {
+  std::deque<EventPtr> pending;
+};
+
+std::string dcount_key(const Val& v) {
+  std::string s;
+  switch (v.tag) {
+    case Tag::Long: s = fmt::format("n{}", static_cast<double>(v.i) == static_cast<double>(static_cast<std::int64_t>(v.i)) ? fmt::format("{}", v.i) : ""); break;
+    case Tag::Real:
+      if (v.r == static_cast<double>(static_cast<std::int64_t>(v.r)) && std::abs(v.r) < 9e18) s = fmt::format("n{}", static_cast<std::int64_t>(v.r));
+      else s = fmt::format("r{}", v.r);
+      break;
+    case Tag::String: s = "s"; s += v.str(); break;
+    case Tag::Bool: s = v.b ? "b1" : "b0"; break;
+    case Tag::Datetime: s = fmt::format("d{}", v.i); break;
+    case Tag::Timespan: s = fmt::format("t{}", v.i); break;
+    default: { s = "j"; append_json(s, v); }
+  }
+  return s;
+}
+
+}  // namespace
+
+struct Engine::RuleState {
+  const bc::Rule* rule;
+  std::uint32_t index;
+  std::vector<int> step_of_var;  // -1: not in the condition
+  Keyed<ThrState> thr;
+  Keyed<SeqState> seq;
+  Keyed<JoinState> join;
+  Keyed<AbsBeforeState> absb;
+  Keyed<AbsAfterState> absa;
+  std::vector<Match> matches;
+};
+
+Engine::Engine(const Image& image, EngineOptions opt, Sink sink) : image_(image), opt_(opt), sink_(std::move(sink)) {
+  const auto& p = image.program();
+  dispatch_.resize(p.tables.size());
+  stats_.resize(p.rules.size());
+  for (std::uint32_t ri = 0; ri < p.rules.size(); ++ri) {
+    auto rs = std::make_unique<RuleState>();
+    rs->rule = &p.rules[ri];
+    rs->index = ri;
+    rs->step_of_var.assign(rs->rule->events.size(), -1);
+    for (std::uint32_t i = 0; i < rs->rule->order.size(); ++i) rs->step_of_var[rs->rule->order[i]] = static_cast<int>(i);
+    for (std::uint32_t e = 0; e < rs->rule->events.size(); ++e)
+      if (rs->step_of_var[e] >= 0) dispatch_[rs->rule->events[e].table].emplace_back(ri, e);
+    rules_.push_back(std::move(rs));
+  }
+}
+
+Engine::~Engine() = default;
+
+std::size_t Engine::live_keys() const {
+  std::size_t n = 0;
+  for (const auto& r : rules_) n += r->thr.size() + r->seq.size() + r->join.size() + r->absb.size() + r->absa.size();
+  return n;
+}
+
+void Engine::push(std::shared_ptr<const Event> e) {
+  if (started_ && e->time != clock_) process_batch();
+  started_ = true;
+  clock_ = e->time;
+  batch_.push_back(std::move(e));
+}
+
+namespace {
+
+struct Emitter {
+  const Image& image;
+  const Engine::Sink& sink;
+  Arena& scratch;
+  std::int64_t now;
+
+  // rows: per event of the rule, the event (or null)
+  void alert(const Engine::RuleState& rs, RuleStats& st, std::int64_t time, const std::vector<const Event*>& rows,
+             const Val* aggs, std::vector<EventId> ids, std::uint64_t total) {
+    const auto& r = *rs.rule;
+    std::vector<const Val*> rowp(r.events.size(), nullptr);
+    static const Val kEmpty[1] = {};
+    for (std::size_t i = 0; i < rows.size(); ++i) rowp[i] = rows[i] ? rows[i]->row.vals.data() : kEmpty;
+    Image::Context ctx{rowp.data(), aggs, now, &scratch};
+    Alert a;
+    a.rule = rs.index;
+    a.time = time;
+    std::vector<Val> values;
+    a.outcome = "{";
+    for (std::size_t i = 0; i < r.outcome.size(); ++i) {
+      Val v = image.eval(r.outcome[i].chunk, ctx);
+      values.push_back(v);
+      if (i) a.outcome += ',';
+      append_json_string(a.outcome, image.str(r.outcome[i].name));
+      a.outcome += ':';
+      append_json(a.outcome, v);
+    }
+    a.outcome += '}';
+    a.entities = "[";
+    for (std::size_t k = 0; k < r.entities.size(); ++k) {
+      const auto& em = r.entities[k];
+      if (k) a.entities += ',';
+      a.entities += "{\"type\":";
+      append_json_string(a.entities, image.str(em.type));
+      for (auto [id, field] : em.identifiers) {
+        a.entities += ',';
+        append_json_string(a.entities, image.str(id));
+        a.entities += ':';
+        Val v;
+        for (std::size_t i = 0; i < r.outcome.size(); ++i)
+          if (r.outcome[i].name == field) v = values[i];
+        append_json(a.entities, v);
+      }
+      a.entities += '}';
+    }
+    a.entities += ']';
+    a.events = std::move(ids);
+    a.events_total = total;
+    ++st.alerts;
+    sink(a);
+    scratch.reset();
+  }
+};
+
+EventId id_of(const Event& e) { return {e.file, e.line}; }
+
+}  // namespace
+
+void Engine::process_batch() {
+  if (batch_.empty()) return;
+  const auto t = clock_;
+  const auto& p = image_.program();
+  // 1. filters and keys, in input order
+  std::vector<RuleState*> touched;
+  for (const auto& e : batch_) {
+    for (auto [ri, var] : dispatch_[e->table]) {
+      auto& rs = *rules_[ri];
+      const auto& r = *rs.rule;
+      std::vector<const Val*> rows(r.events.size(), nullptr);
+      static const Val kEmpty[1] = {};
+      for (auto& row : rows) row = kEmpty;
+      rows[var] = e->row.vals.data();
+      Image::Context ctx{rows.data(), nullptr, t, &scratch_};
+      const auto& ev = r.events[var];
+      if (ev.where != bc::kNone && !image_.test(ev.where, ctx)) {
+        scratch_.reset();
+        continue;
+      }
+      auto step = static_cast<std::uint32_t>(rs.step_of_var[var]);
+      std::string key;
+      bool empty_key = false;
+      for (const auto& group : r.keys) {
+        Val v = image_.eval(group[step], ctx);
+        if (v.is_null() || (v.tag == Tag::String && v.n == 0)) {
+          empty_key = true;
+          break;
+        }
+        auto part = dcount_key(v);
+        key += fmt::format("{}:", part.size());
+        key += part;
+      }
+      scratch_.reset();
+      if (empty_key) continue;
+      if (rs.matches.empty()) touched.push_back(&rs);
+      rs.matches.push_back({e, var, step, std::move(key)});
+      ++stats_[ri].matches;
+    }
+  }
+  Emitter em{image_, sink_, scratch_, t};
+  // 2. each rule's shape over its matches
+  for (auto* rsp : touched) {
+    auto& rs = *rsp;
+    const auto& r = *rs.rule;
+    auto& st = stats_[rs.index];
+    auto rows_for = [&](std::initializer_list<std::pair<std::uint32_t, const Event*>> evs) {
+      std::vector<const Event*> rows(r.events.size(), nullptr);
+      for (auto [v, e] : evs) rows[v] = e;
+      return rows;
+    };
+    switch (r.shape) {
+      case bc::Shape::Single:
+        for (const auto& m : rs.matches) em.alert(rs, st, t, rows_for({{m.var, m.e.get()}}), nullptr, {id_of(*m.e)}, 1);
+        break;
+
+      case bc::Shape::Threshold: {
+        auto noop = [](ThrState&) {};
+        rs.thr.expire(t - r.window, st, noop);
+        // group this batch's matches by key, keeping input order within each
+        std::map<std::string, std::vector<const Match*>> groups;
+        std::vector<const std::string*> order;
+        for (const auto& m : rs.matches) {
+          auto [it, fresh] = groups.try_emplace(m.key);
+          if (fresh) order.push_back(&it->first);
+          it->second.push_back(&m);
+        }
+        for (const auto* k : order) {
+          auto& ms = groups[*k];
+          auto& s = rs.thr.touch(*k, t, st, opt_.max_keys, noop);
+          if (s.distinct.empty()) {
+            s.distinct.resize(r.aggs.size());
+            s.lsum.assign(r.aggs.size(), 0);
+          }
+          for (const Match* m : ms) {
+            ThrEntry en;
+            en.time = t;
+            en.e = m->e;
+            std::vector<Val> vals(r.aggs.size());
+            std::vector<const Val*> rows(r.events.size(), nullptr);
+            static const Val kEmpty[1] = {};
+            for (auto& row : rows) row = kEmpty;
+            rows[m->var] = m->e->row.vals.data();
+            Image::Context ctx{rows.data(), nullptr, t, &scratch_};
+            for (std::size_t a = 0; a < r.aggs.size(); ++a)
+              if (r.aggs[a].arg != bc::kNone) vals[a] = image_.eval(r.aggs[a].arg, ctx);
+            en.owned = own(vals.data(), vals.size());
+            scratch_.reset();
+            for (std::size_t a = 0; a < r.aggs.size(); ++a) {
+              const Val& v = en.owned.vals[a];
+              if (r.aggs[a].kind == bc::AggKind::DCount && !v.is_null() && !(v.tag == Tag::String && v.n == 0))
+                ++s.distinct[a][dcount_key(v)];
+              if (r.aggs[a].kind == bc::AggKind::Sum && !r.aggs[a].real && v.tag == Tag::Long)
+                s.lsum[a] = static_cast<std::int64_t>(static_cast<std::uint64_t>(s.lsum[a]) + static_cast<std::uint64_t>(v.i));
+            }
+            s.win.push_back(std::move(en));
+          }
+          // the window [t - W, t]
+          while (!s.win.empty() && s.win.front().time < t - r.window) {
+            auto& old = s.win.front();
+            for (std::size_t a = 0; a < r.aggs.size(); ++a) {
+              const Val& v = old.owned.vals[a];
+              if (r.aggs[a].kind == bc::AggKind::DCount && !v.is_null() && !(v.tag == Tag::String && v.n == 0)) {
+                auto it = s.distinct[a].find(dcount_key(v));
+                if (it != s.distinct[a].end() && --it->second == 0) s.distinct[a].erase(it);
+              }
+              if (r.aggs[a].kind == bc::AggKind::Sum && !r.aggs[a].real && v.tag == Tag::Long)
+                s.lsum[a] = static_cast<std::int64_t>(static_cast<std::uint64_t>(s.lsum[a]) - static_cast<std::uint64_t>(v.i));
+            }
+            s.win.pop_front();
+          }
+          std::vector<Val> aggs(r.aggs.size());
+          for (std::size_t a = 0; a < r.aggs.size(); ++a) {
+            switch (r.aggs[a].kind) {
+              case bc::AggKind::Count: aggs[a] = Val::integer(static_cast<std::int64_t>(s.win.size())); break;
+              case bc::AggKind::DCount: aggs[a] = Val::integer(static_cast<std::int64_t>(s.distinct[a].size())); break;
+              case bc::AggKind::Sum:
+                if (r.aggs[a].real) {
+                  double sum = 0;  // summed afresh in window order, so the result never drifts
+                  for (const auto& en : s.win) {
+                    const Val& v = en.owned.vals[a];
+                    if (v.tag == Tag::Real) sum += v.r;
+                    else if (v.tag == Tag::Long) sum += static_cast<double>(v.i);
+                  }
+                  aggs[a] = Val::real(sum);
+                } else {
+                  aggs[a] = Val::integer(s.lsum[a]);
+                }
+                break;
+              case bc::AggKind::Count_: break;
+            }
+          }
+          bool hit = compare(r.cmp, aggs[0], Val::real(r.threshold));
+          bool continues = s.last_hit && s.last_eval != INT64_MIN && t - s.last_eval <= r.window;
+          s.last_eval = t;
+          s.last_hit = hit;
+          if (hit && !continues) {
+            std::vector<EventId> ids;
+            for (const auto& en : s.win) {
+              if (ids.size() == kMaxAlertEvents) break;
+              ids.push_back(id_of(*en.e));
+            }
+            em.alert(rs, st, t, rows_for({{ms.back()->var, ms.back()->e.get()}}), aggs.data(), std::move(ids), s.win.size());
+          }
+        }
+        break;
+      }
+
+      case bc::Shape::Sequence: {
+        auto noop = [](SeqState&) {};
+        rs.seq.expire(t - r.window, st, noop);
+        const std::size_t n = r.order.size();
+        std::map<std::string, std::vector<const Match*>> groups;
+        std::vector<const std::string*> order;
+        for (const auto& m : rs.matches) {
+          auto [it, fresh] = groups.try_emplace(m.key);
+          if (fresh) order.push_back(&it->first);
+          it->second.push_back(&m);
+        }
+        for (const auto* k : order) {
+          auto& ms = groups[*k];
+          auto& s = rs.seq.touch(*k, t, st, opt_.max_keys, noop);
+          if (s.best.empty()) s.best.resize(n - 1);
+          // completions against the state before this batch (strictly earlier steps)
+          for (const Match* m : ms) {
+            if (m->step != n - 1) continue;
+            const auto& prev = s.best[n - 2];
+            if (!prev.present || !prev.start || t - *prev.start > r.window) continue;
+            std::vector<const Event*> rows(r.events.size(), nullptr);
+            std::vector<EventId> ids;
+            for (std::size_t i = 0; i < prev.chain.size(); ++i) {
+              rows[r.order[i]] = prev.chain[i].get();
+              ids.push_back(id_of(*prev.chain[i]));
+            }
+            rows[m->var] = m->e.get();
+            ids.push_back(id_of(*m->e));
+            em.alert(rs, st, t, rows, nullptr, std::move(ids), n);
+          }
+          // new latest events per step, from the pre-batch state of the step before
+          std::vector<SeqBest> next = s.best;
+          for (const Match* m : ms) {
+            if (m->step >= n - 1) continue;
+            SeqBest b;
+            b.present = true;
+            b.time = t;
+            if (m->step == 0) {
+              b.start = t;
+              b.chain = {m->e};
+            } else {
+              const auto& prev = s.best[m->step - 1];
+              if (prev.present && prev.start) {
+                b.start = prev.start;
+                b.chain = prev.chain;
+                b.chain.push_back(m->e);
+              }
+            }
+            next[m->step] = std::move(b);
+          }
+          s.best = std::move(next);
+        }
+        break;
+      }
+
+      case bc::Shape::Join: {
+        auto noop = [](JoinState&) {};
+        rs.join.expire(t - r.window, st, noop);
+        const auto va = r.order[0], vb = r.order[1];
+        std::map<std::string, std::vector<const Match*>> groups;
+        std::vector<const std::string*> order;
+        for (const auto& m : rs.matches) {
+          auto [it, fresh] = groups.try_emplace(m.key);
+          if (fresh) order.push_back(&it->first);
+          it->second.push_back(&m);
+        }
+        for (const auto* k : order) {
+          auto& ms = groups[*k];
+          auto& s = rs.join.touch(*k, t, st, opt_.max_keys, noop);
+          // 1. $b completes with the latest $a strictly before it
+          for (const Match* m : ms)
+            if (m->step == 1 && s.a && t - s.a->time <= r.window)
+              em.alert(rs, st, t, rows_for({{va, s.a.get()}, {vb, m->e.get()}}), nullptr, {id_of(*s.a), id_of(*m->e)}, 2);
+          // 2. this batch's $b events become the latest
+          for (const Match* m : ms)
+            if (m->step == 1) s.b[1] = s.b[0], s.b[0] = m->e;
+          // 3. $a completes with the latest other $b at or before it
+          for (const Match* m : ms) {
+            if (m->step != 0) continue;
+            const EventPtr& partner = s.b[0] && s.b[0] != m->e ? s.b[0] : s.b[1];
+            if (partner && partner != m->e && t - partner->time <= r.window)
+              em.alert(rs, st, t, rows_for({{va, m->e.get()}, {vb, partner.get()}}), nullptr, {id_of(*m->e), id_of(*partner)}, 2);
+          }
+          for (const Match* m : ms)
+            if (m->step == 0) s.a = m->e;
+        }
+        break;
+      }
+
+      case bc::Shape::Absence: {
+        const auto va = r.order[0];
+        if (!r.after) {
+          auto noop = [](AbsBeforeState&) {};
+          rs.absb.expire(t - r.window, st, noop);
+          for (const auto& m : rs.matches) {
+            if (m.step != 0) continue;
+            auto* s = rs.absb.find(m.key);
+            bool witnessed = s && s->witness >= t - r.window;  // witnesses are all strictly earlier
+            if (!witnessed) em.alert(rs, st, t, rows_for({{va, m.e.get()}}), nullptr, {id_of(*m.e)}, 1);
+          }
+          for (const auto& m : rs.matches)
+            if (m.step == 1) rs.absb.touch(m.key, t, st, opt_.max_keys, noop).witness = t;
+        } else {
+          auto decide = [&](AbsAfterState& s, std::int64_t before) {
+            while (!s.pending.empty() && s.pending.front()->time < before) {
+              const auto& a = s.pending.front();
+              em.alert(rs, st, a->time, rows_for({{va, a.get()}}), nullptr, {id_of(*a)}, 1);
+              s.pending.pop_front();
+            }
+          };
+          auto drop_all = [&](AbsAfterState& s) { decide(s, INT64_MAX); };
+          rs.absa.expire(t - r.window, st, drop_all);
+          for (const auto& m : rs.matches) {
+            if (m.step != 1) continue;
+            if (auto* s = rs.absa.find(m.key)) {
+              decide(*s, t - r.window);  // windows that closed before t
+              s->pending.clear();        // every other pending anchor is before t, within W: witnessed
+            }
+          }
+          for (const auto& m : rs.matches) {
+            if (m.step != 0) continue;
+            auto& s = rs.absa.touch(m.key, t, st, opt_.max_keys, drop_all);
+            decide(s, t - r.window);
+            s.pending.push_back(m.e);
+          }
+        }
+        break;
+      }
+      case bc::Shape::Count_: break;
+    }
+    rs.matches.clear();
+  }
+  batch_.clear();
+  (void)p;
+}
+
+void Engine::finish() {
+  process_batch();
+  Emitter em{image_, sink_, scratch_, clock_};
+  for (auto& rsp : rules_) {
+    auto& rs = *rsp;
+    if (rs.rule->shape != bc::Shape::Absence || !rs.rule->after) continue;
+    auto& st = stats_[rs.index];
+    std::vector<EventPtr> rest;
+    rs.absa.for_each([&](AbsAfterState& s) {
+      for (auto& a : s.pending) rest.push_back(a);
+      s.pending.clear();
+    });
+    std::sort(rest.begin(), rest.end(), [](const EventPtr& x, const EventPtr& y) { return x->seq < y->seq; });
+    for (const auto& a : rest) {
+      std::vector<const Event*> rows(rs.rule->events.size(), nullptr);
+      rows[rs.rule->order[0]] = a.get();
+      em.alert(rs, st, a->time, rows, nullptr, {id_of(*a)}, 1);
+      ++st.decided_at_end;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+RunResult run(const Image& image, const std::vector<std::string>& files, const RunOptions& opt, const Engine::Sink& sink) {
+  RunResult res;
+  std::vector<std::unique_ptr<EventReader>> readers;
+  for (std::uint32_t i = 0; i < files.size(); ++i)
+    readers.push_back(std::make_unique<EventReader>(files[i], i, image, res.input));
+  Engine engine(image, opt.engine, sink);
+  struct Later {
+    bool operator()(const std::shared_ptr<Event>& a, const std::shared_ptr<Event>& b) const {
+      return a->time != b->time ? a->time > b->time : a->line > b->line;
+    }
+  };
+  struct Buf {
+    std::priority_queue<std::shared_ptr<Event>, std::vector<std::shared_ptr<Event>>, Later> heap;
+    std::int64_t max_seen = INT64_MIN;
+    bool eof = false;
+  };
+  std::vector<Buf> bufs(readers.size());
+  std::uint64_t seq = 0, since_progress = 0;
+  std::int64_t last_time = INT64_MIN;
+  while (true) {
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+      auto& b = bufs[i];
+      while (!b.eof && (b.heap.empty() || b.heap.top()->time > b.max_seen - opt.lateness)) {
+        auto e = std::make_shared<Event>();
+        if (!readers[i]->next(*e)) {
+          b.eof = true;
+          break;
+        }
+        b.max_seen = std::max(b.max_seen, e->time);
+        b.heap.push(std::move(e));
+      }
+    }
+    std::size_t best = readers.size();
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+      if (bufs[i].heap.empty()) continue;
+      if (best == readers.size() || bufs[i].heap.top()->time < bufs[best].heap.top()->time) best = i;
+    }
+    if (best == readers.size()) break;
+    auto e = bufs[best].heap.top();
+    bufs[best].heap.pop();
+    if (e->time < last_time) {
+      ++res.input.late;
+      res.input.note(e->file, e->line, "late",
+                     fmt::format("event at {} arrived after {}: later than the allowed lateness (--lateness)",
+                                 format_datetime(e->time), format_datetime(last_time)));
+      continue;
+    }
+    last_time = e->time;
+    e->seq = seq++;
+    ++res.events;
+    engine.push(std::move(e));
+    if (opt.progress && ++since_progress == 65536) {
+      since_progress = 0;
+      std::uint64_t bytes = 0;
+      for (const auto& r : readers) bytes += r->bytes_read();
+      opt.progress(res.events, bytes);
+    }
+  }
+  engine.finish();
+  res.rules = engine.rule_stats();
+  return res;
+}
+
+}  // namespace ward::vm

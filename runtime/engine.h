@@ -1,0 +1,89 @@
+// The Ward VM's correlation engine: events in event-time order, in batches of equal
+// TimeGenerated, against per-(rule, key) state that expires with event time and is capped.
+// Every shape follows docs/semantics.md §7 exactly; the reference evaluator in
+// tests/reference checks it on random rules and streams.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "runtime/eval.h"
+#include "runtime/ingest.h"
+
+namespace ward::vm {
+
+struct EventId {
+  std::uint32_t file;
+  std::uint64_t line;
+};
+
+struct Alert {
+  std::uint32_t rule = 0;
+  std::int64_t time = 0;
+  std::string outcome;   // compact JSON object, fields in declared order
+  std::string entities;  // JSON array of {"type": ..., identifier: value}
+  std::vector<EventId> events;  // the first kMaxAlertEvents
+  std::uint64_t events_total = 0;
+};
+inline constexpr std::size_t kMaxAlertEvents = 50;
+
+struct EngineOptions {
+  std::size_t max_keys = 1'000'000;  // per rule; beyond it the least recently used key is evicted
+};
+
+struct RuleStats {
+  std::uint64_t matches = 0, alerts = 0, evictions = 0, expired = 0, decided_at_end = 0;
+  std::size_t peak_keys = 0;
+};
+
+class Engine {
+ public:
+  using Sink = std::function<void(const Alert&)>;
+  Engine(const Image& image, EngineOptions opt, Sink sink);
+  ~Engine();
+  // Events must come in non-decreasing time; the caller drops late ones (Runner does).
+  void push(std::shared_ptr<const Event> e);
+  // Ends the input: the last batch, then absences whose window is still open (no witness
+  // can come any more).
+  void finish();
+  std::int64_t clock() const { return clock_; }
+  const std::vector<RuleStats>& rule_stats() const { return stats_; }
+  std::size_t live_keys() const;
+
+  struct RuleState;
+
+ private:
+  void process_batch();
+  const Image& image_;
+  EngineOptions opt_;
+  Sink sink_;
+  std::vector<std::shared_ptr<const Event>> batch_;
+  std::int64_t clock_ = INT64_MIN;
+  bool started_ = false;
+  std::vector<std::unique_ptr<RuleState>> rules_;
+  std::vector<RuleStats> stats_;
+  // table -> (rule, event) pairs that read it
+  std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> dispatch_;
+  Arena scratch_;
+};
+
+// Merges event files into one time-ordered stream: each file through a reorder buffer that
+// holds `lateness` of event time, then a k-way merge. An event older than the stream's
+// clock when it leaves its buffer is late: counted, reported, dropped.
+struct RunOptions {
+  std::int64_t lateness = 0;  // ticks
+  EngineOptions engine;
+  std::function<void(std::uint64_t events, std::uint64_t bytes)> progress;  // called now and then
+};
+struct RunResult {
+  InputStats input;
+  std::uint64_t events = 0;  // events that reached the engine
+  std::vector<RuleStats> rules;
+};
+RunResult run(const Image& image, const std::vector<std::string>& files, const RunOptions& opt, const Engine::Sink& sink);
+
+}  // namespace ward::vm
