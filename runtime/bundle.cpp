@@ -528,7 +528,9 @@ struct V {
     }
     for (std::size_t i = 0; i < p.consts.size(); ++i) {
       const auto& c = p.consts[i];
-      if (c.type == Type::String || c.type == Type::Guid) str(static_cast<std::uint32_t>(c.i), "string constant");
+      if ((c.type == Type::String || c.type == Type::Guid) &&
+          (c.i < 0 || static_cast<std::uint64_t>(c.i) >= p.strings.size()))
+        fail(fmt::format("constant {}: string index {} out of range ({} strings)", i, c.i, p.strings.size()));
       if (c.type == Type::Bool && c.i > 1) fail(fmt::format("constant {}: a bool is 0 or 1", i));
       if (c.type == Type::Dynamic) fail(fmt::format("constant {}: dynamic constants do not exist", i));
     }
