@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   antlr4 libantlr4-runtime-dev default-jre-headless
   libboost-dev libfmt-dev catch2 libgraphviz-dev graphviz
-  libsimdjson-dev libyaml-cpp-dev libcli11-dev zlib1g-dev libre2-dev
+  libsimdjson-dev libyaml-cpp-dev libcli11-dev zlib1g-dev libre2-dev libicu-dev
   clang libclang-rt-14-dev
   nodejs npm
 )
