@@ -209,7 +209,7 @@ void write_sections(const Program& p, std::array<std::string, kSections.size()>&
       w.u32(static_cast<std::uint32_t>(r.keys.size()));
       for (const auto& k : r.keys) w.vec32(k);
       w.u32(static_cast<std::uint32_t>(r.aggs.size()));
-      for (const auto& a : r.aggs) w.u8(static_cast<std::uint8_t>(a.kind)), w.u32(a.arg), w.u8(a.real);
+      for (const auto& a : r.aggs) w.u8(static_cast<std::uint8_t>(a.kind)), w.u32(a.arg), w.u8(a.real), w.u8(a.fold);
       w.u32(static_cast<std::uint32_t>(r.outcome.size()));
       for (const auto& o : r.outcome) w.u32(o.name), w.u32(o.chunk);
       w.u32(static_cast<std::uint32_t>(r.entities.size()));
@@ -314,13 +314,15 @@ void read_sections(const std::array<std::string_view, kSections.size()>& s, Prog
       x.order = r.vec32();
       x.keys.resize(r.count(4));
       for (auto& k : x.keys) k = r.vec32();
-      x.aggs.resize(r.count(6));
+      x.aggs.resize(r.count(7));
       for (auto& a : x.aggs) {
         a.kind = r.enum8<AggKind>("aggregate");
         a.arg = r.u32();
         auto real = r.u8();
-        if (real > 1) r.fail("aggregate real flag is not 0 or 1");
+        auto fold = r.u8();
+        if (real > 1 || fold > 1) r.fail("aggregate flag is not 0 or 1");
         a.real = real;
+        a.fold = fold;
       }
       x.outcome.resize(r.count(8));
       for (auto& o : x.outcome) o.name = r.u32(), o.chunk = r.u32();
@@ -721,7 +723,7 @@ std::string disassemble(const Program& p) {
     if (r.shape == Shape::Threshold)
       out += fmt::format("  threshold aggregate 0 {} {}\n", kCmpNames[static_cast<int>(r.cmp)], r.threshold);
     for (std::size_t a = 0; a < r.aggs.size(); ++a) {
-      out += fmt::format("  aggregate {} = {}{}\n", a, kAggNames[static_cast<int>(r.aggs[a].kind)], r.aggs[a].real ? " (real)" : "");
+      out += fmt::format("  aggregate {} = {}{}\n", a, kAggNames[static_cast<int>(r.aggs[a].kind)], r.aggs[a].real ? " (real)" : r.aggs[a].fold ? " (guid, ignoring case)" : "");
       if (r.aggs[a].arg != kNone) out += chunk_text(r.aggs[a].arg, "of");
     }
     for (std::size_t k = 0; k < r.keys.size(); ++k)

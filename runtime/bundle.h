@@ -99,6 +99,7 @@ struct Aggregate {  // an aggregate a threshold evaluates over its window
   AggKind kind = AggKind::Count;
   std::uint32_t arg = kNone;  // chunk (DCount, Sum); kNone for Count
   bool real = false;          // Sum of reals
+  bool fold = false;          // DCount of GUIDs: distinct ignoring case (semantics §1.4)
 };
 
 struct OutcomeField {

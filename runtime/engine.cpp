@@ -325,7 +325,7 @@ void Engine::process_batch() {
             for (std::size_t a = 0; a < r.aggs.size(); ++a) {
               const Val& v = en.owned.vals[a];
               if (r.aggs[a].kind == bc::AggKind::DCount && !v.is_null() && !(v.tag == Tag::String && v.n == 0))
-                ++s.distinct[a][dcount_key(v)];
+                ++s.distinct[a][r.aggs[a].fold ? ascii_fold(dcount_key(v)) : dcount_key(v)];
               if (r.aggs[a].kind == bc::AggKind::Sum && !r.aggs[a].real && v.tag == Tag::Long)
                 s.lsum[a] = static_cast<std::int64_t>(static_cast<std::uint64_t>(s.lsum[a]) + static_cast<std::uint64_t>(v.i));
             }
@@ -337,7 +337,7 @@ void Engine::process_batch() {
             for (std::size_t a = 0; a < r.aggs.size(); ++a) {
               const Val& v = old.owned.vals[a];
               if (r.aggs[a].kind == bc::AggKind::DCount && !v.is_null() && !(v.tag == Tag::String && v.n == 0)) {
-                auto it = s.distinct[a].find(dcount_key(v));
+                auto it = s.distinct[a].find(r.aggs[a].fold ? ascii_fold(dcount_key(v)) : dcount_key(v));
                 if (it != s.distinct[a].end() && --it->second == 0) s.distinct[a].erase(it);
               }
               if (r.aggs[a].kind == bc::AggKind::Sum && !r.aggs[a].real && v.tag == Tag::Long)

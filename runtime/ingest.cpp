@@ -173,6 +173,7 @@ Decoded decode(bc::Type type, std::string_view raw, Val& out, Arena& arena) {
       if (v.tag == Tag::Dyn && v.d->kind == Node::Kind::String) {
         // JSON text inside a string is parsed once (§2.3); other text stays a string.
         std::string_view inner{v.d->s, v.d->n};
+        if (inner.empty()) return Decoded::Null;  // parse_json("") is null (§5)
         bool inner_ok;
         Val w = parse_json(inner, arena, &inner_ok);
         if (inner_ok && !trim(inner).empty()) {
@@ -437,9 +438,12 @@ EventReader::EventReader(const std::string& path, std::uint32_t file_index, cons
   // The first non-blank byte says which shape the file has.
   while (true) {
     auto& b = impl_->buf;
+    // A JSON array of rows starts `[` then `{` (or is `[]`); a JSON Lines file may start with a
+    // bad line such as `[1,2]`, which must stay one malformed line.
     auto p = b.find_first_not_of(" \t\r\n", impl_->pos);
-    if (p != std::string::npos) {
-      array_ = b[p] == '[';
+    auto q = p == std::string::npos ? p : b.find_first_not_of(" \t\r\n", p + 1);
+    if (q != std::string::npos || (p != std::string::npos && impl_->eof)) {
+      array_ = b[p] == '[' && q != std::string::npos && (b[q] == '{' || b[q] == ']');
       break;
     }
     if (!impl_->fill()) break;

@@ -59,7 +59,8 @@ JsonPtr from_dom(simdjson::dom::element el) {
     }
       break;
     case T::INT64: j->k = Json::K::Int; j->i = el.get_int64().value(); break;
-    case T::UINT64: j->k = Json::K::UInt; j->u = el.get_uint64().value(); break;
+    // beyond int64 a JSON integer is a real (docs/semantics.md §2.3), as in the VM
+    case T::UINT64: j->k = Json::K::Real; j->r = static_cast<double>(el.get_uint64().value()); break;
     case T::DOUBLE: j->k = Json::K::Real; j->r = el.get_double().value(); break;
     case T::STRING: j->k = Json::K::Str; j->s = std::string(el.get_string().value()); break;
     case T::BOOL: j->k = Json::K::Bool; j->b = el.get_bool().value(); break;

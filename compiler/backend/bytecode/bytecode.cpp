@@ -306,6 +306,7 @@ class Gen {
     if (kind != ir::Agg::Count) {
       a.arg = chunk(*e.args[0], bc::ChunkRole::AggArg, 1u << corr.order[0]);
       a.real = e.type == Type::Real;
+      a.fold = e.args[0]->type == Type::Guid;
     }
     out_->aggs.push_back(a);
     agg_keys_.emplace_back(static_cast<int>(kind), arg);
@@ -357,6 +358,7 @@ class Gen {
       if (c.agg_arg) {
         a.arg = chunk(*c.agg_arg, bc::ChunkRole::AggArg, 1u << o.order[0]);
         a.real = c.agg_arg->type == Type::Real;
+        a.fold = c.agg_arg->type == Type::Guid;
       }
       out_->aggs.push_back(a);
       agg_keys_.emplace_back(static_cast<int>(c.agg), c.agg_arg ? ir::print_expr(m_, r, *c.agg_arg) : "");
