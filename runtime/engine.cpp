@@ -232,6 +232,19 @@ struct Emitter {
 
 EventId id_of(const Event& e) { return {e.file, e.line}; }
 
+// Calls f(key, matches) per key of a batch, keys in first-seen order, matches in input order.
+template <typename F>
+void for_each_key(const std::vector<Match>& all, F&& f) {
+  std::map<std::string, std::vector<const Match*>> groups;
+  std::vector<const std::string*> order;
+  for (const auto& m : all) {
+    auto [it, fresh] = groups.try_emplace(m.key);
+    if (fresh) order.push_back(&it->first);
+    it->second.push_back(&m);
+  }
+  for (const auto* k : order) f(k, groups[*k]);
+}
+
 }  // namespace
 
 void Engine::process_batch() {
@@ -294,15 +307,7 @@ void Engine::process_batch() {
         auto noop = [](ThrState&) {};
         rs.thr.expire(t - r.window, st, noop);
         // group this batch's matches by key, keeping input order within each
-        std::map<std::string, std::vector<const Match*>> groups;
-        std::vector<const std::string*> order;
-        for (const auto& m : rs.matches) {
-          auto [it, fresh] = groups.try_emplace(m.key);
-          if (fresh) order.push_back(&it->first);
-          it->second.push_back(&m);
-        }
-        for (const auto* k : order) {
-          auto& ms = groups[*k];
+        for_each_key(rs.matches, [&](const std::string* k, const std::vector<const Match*>& ms) {
           auto& s = rs.thr.touch(*k, t, st, opt_.max_keys, noop);
           if (s.distinct.empty()) {
             s.distinct.resize(r.aggs.size());
@@ -378,7 +383,7 @@ void Engine::process_batch() {
             }
             em.alert(rs, st, t, rows_for({{ms.back()->var, ms.back()->e.get()}}), aggs.data(), std::move(ids), s.win.size());
           }
-        }
+        });
         break;
       }
 
@@ -386,15 +391,7 @@ void Engine::process_batch() {
         auto noop = [](SeqState&) {};
         rs.seq.expire(t - r.window, st, noop);
         const std::size_t n = r.order.size();
-        std::map<std::string, std::vector<const Match*>> groups;
-        std::vector<const std::string*> order;
-        for (const auto& m : rs.matches) {
-          auto [it, fresh] = groups.try_emplace(m.key);
-          if (fresh) order.push_back(&it->first);
-          it->second.push_back(&m);
-        }
-        for (const auto* k : order) {
-          auto& ms = groups[*k];
+        for_each_key(rs.matches, [&](const std::string* k, const std::vector<const Match*>& ms) {
           auto& s = rs.seq.touch(*k, t, st, opt_.max_keys, noop);
           if (s.best.empty()) s.best.resize(n - 1);
           // completions against the state before this batch (strictly earlier steps)
@@ -433,7 +430,7 @@ void Engine::process_batch() {
             next[m->step] = std::move(b);
           }
           s.best = std::move(next);
-        }
+        });
         break;
       }
 
@@ -441,15 +438,7 @@ void Engine::process_batch() {
         auto noop = [](JoinState&) {};
         rs.join.expire(t - r.window, st, noop);
         const auto va = r.order[0], vb = r.order[1];
-        std::map<std::string, std::vector<const Match*>> groups;
-        std::vector<const std::string*> order;
-        for (const auto& m : rs.matches) {
-          auto [it, fresh] = groups.try_emplace(m.key);
-          if (fresh) order.push_back(&it->first);
-          it->second.push_back(&m);
-        }
-        for (const auto* k : order) {
-          auto& ms = groups[*k];
+        for_each_key(rs.matches, [&](const std::string* k, const std::vector<const Match*>& ms) {
           auto& s = rs.join.touch(*k, t, st, opt_.max_keys, noop);
           // 1. $b completes with the latest $a strictly before it
           for (const Match* m : ms)
@@ -467,7 +456,7 @@ void Engine::process_batch() {
           }
           for (const Match* m : ms)
             if (m->step == 0) s.a = m->e;
-        }
+        });
         break;
       }
 
