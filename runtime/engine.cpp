@@ -5,6 +5,8 @@
 #include "ast/value.h"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <deque>
 #include <map>
 #include <optional>
@@ -112,22 +114,33 @@ struct AbsAfterState {
   std::deque<EventPtr> pending;
 };
 
-std::string dcount_key(const Val& v) {
+// A value's identity for dcount and correlation keys: equal by == (§4.1) iff equal keys.
+// Numbers that are whole share one form, so 1 and 1.0 are one value.
+std::string value_key(const Val& v) {
   std::string s;
   switch (v.tag) {
-    case Tag::Long: s = fmt::format("n{}", static_cast<double>(v.i) == static_cast<double>(static_cast<std::int64_t>(v.i)) ? fmt::format("{}", v.i) : ""); break;
+    case Tag::Long: s = fmt::format("n{}", v.i); break;
     case Tag::Real:
-      if (v.r == static_cast<double>(static_cast<std::int64_t>(v.r)) && std::abs(v.r) < 9e18) s = fmt::format("n{}", static_cast<std::int64_t>(v.r));
+      if (v.r == std::trunc(v.r) && std::abs(v.r) < 9e18) s = fmt::format("n{}", static_cast<std::int64_t>(v.r));
       else s = fmt::format("r{}", v.r);
       break;
     case Tag::String: s = "s"; s += v.str(); break;
     case Tag::Bool: s = v.b ? "b1" : "b0"; break;
     case Tag::Datetime: s = fmt::format("d{}", v.i); break;
     case Tag::Timespan: s = fmt::format("t{}", v.i); break;
-    default: { s = "j"; append_json(s, v); }
+    default: s = "j"; append_json(s, v); break;
   }
   return s;
 }
+
+// The rows an evaluation reads, by event index: the given events, an empty row elsewhere.
+// Rules have at most 32 events (the verifier checks), so this never allocates.
+struct Rows {
+  std::array<const Val*, 32> rows;
+  Rows() { rows.fill(kEmptyRow); }
+  void set(std::uint32_t var, const Event* e) { rows[var] = e ? e->row.vals.data() : kEmptyRow; }
+  static inline const Val kEmptyRow[1] = {};
+};
 
 }  // namespace
 
@@ -186,10 +199,9 @@ struct Emitter {
   void alert(const Engine::RuleState& rs, RuleStats& st, std::int64_t time, const std::vector<const Event*>& rows,
              const Val* aggs, std::vector<EventId> ids, std::uint64_t total) {
     const auto& r = *rs.rule;
-    std::vector<const Val*> rowp(r.events.size(), nullptr);
-    static const Val kEmpty[1] = {};
-    for (std::size_t i = 0; i < rows.size(); ++i) rowp[i] = rows[i] ? rows[i]->row.vals.data() : kEmpty;
-    Image::Context ctx{rowp.data(), aggs, now, &scratch};
+    Rows rowp;
+    for (std::uint32_t i = 0; i < rows.size(); ++i) rowp.set(i, rows[i]);
+    Image::Context ctx{rowp.rows.data(), aggs, now, &scratch};
     Alert a;
     a.rule = rs.index;
     a.time = time;
@@ -250,18 +262,15 @@ void for_each_key(const std::vector<Match>& all, F&& f) {
 void Engine::process_batch() {
   if (batch_.empty()) return;
   const auto t = clock_;
-  const auto& p = image_.program();
   // 1. filters and keys, in input order
   std::vector<RuleState*> touched;
   for (const auto& e : batch_) {
     for (auto [ri, var] : dispatch_[e->table]) {
       auto& rs = *rules_[ri];
       const auto& r = *rs.rule;
-      std::vector<const Val*> rows(r.events.size(), nullptr);
-      static const Val kEmpty[1] = {};
-      for (auto& row : rows) row = kEmpty;
-      rows[var] = e->row.vals.data();
-      Image::Context ctx{rows.data(), nullptr, t, &scratch_};
+      Rows rows;
+      rows.set(var, e.get());
+      Image::Context ctx{rows.rows.data(), nullptr, t, &scratch_};
       const auto& ev = r.events[var];
       if (ev.where != bc::kNone && !image_.test(ev.where, ctx)) {
         scratch_.reset();
@@ -276,7 +285,7 @@ void Engine::process_batch() {
           empty_key = true;
           break;
         }
-        auto part = dcount_key(v);
+        auto part = value_key(v);
         key += fmt::format("{}:", part.size());
         key += part;
       }
@@ -318,11 +327,9 @@ void Engine::process_batch() {
             en.time = t;
             en.e = m->e;
             std::vector<Val> vals(r.aggs.size());
-            std::vector<const Val*> rows(r.events.size(), nullptr);
-            static const Val kEmpty[1] = {};
-            for (auto& row : rows) row = kEmpty;
-            rows[m->var] = m->e->row.vals.data();
-            Image::Context ctx{rows.data(), nullptr, t, &scratch_};
+            Rows rows;
+            rows.set(m->var, m->e.get());
+            Image::Context ctx{rows.rows.data(), nullptr, t, &scratch_};
             for (std::size_t a = 0; a < r.aggs.size(); ++a)
               if (r.aggs[a].arg != bc::kNone) vals[a] = image_.eval(r.aggs[a].arg, ctx);
             en.owned = own(vals.data(), vals.size());
@@ -330,7 +337,7 @@ void Engine::process_batch() {
             for (std::size_t a = 0; a < r.aggs.size(); ++a) {
               const Val& v = en.owned.vals[a];
               if (r.aggs[a].kind == bc::AggKind::DCount && !v.is_null() && !(v.tag == Tag::String && v.n == 0))
-                ++s.distinct[a][r.aggs[a].fold ? ascii_fold(dcount_key(v)) : dcount_key(v)];
+                ++s.distinct[a][r.aggs[a].fold ? ascii_fold(value_key(v)) : value_key(v)];
               if (r.aggs[a].kind == bc::AggKind::Sum && !r.aggs[a].real && v.tag == Tag::Long)
                 s.lsum[a] = static_cast<std::int64_t>(static_cast<std::uint64_t>(s.lsum[a]) + static_cast<std::uint64_t>(v.i));
             }
@@ -342,7 +349,7 @@ void Engine::process_batch() {
             for (std::size_t a = 0; a < r.aggs.size(); ++a) {
               const Val& v = old.owned.vals[a];
               if (r.aggs[a].kind == bc::AggKind::DCount && !v.is_null() && !(v.tag == Tag::String && v.n == 0)) {
-                auto it = s.distinct[a].find(r.aggs[a].fold ? ascii_fold(dcount_key(v)) : dcount_key(v));
+                auto it = s.distinct[a].find(r.aggs[a].fold ? ascii_fold(value_key(v)) : value_key(v));
                 if (it != s.distinct[a].end() && --it->second == 0) s.distinct[a].erase(it);
               }
               if (r.aggs[a].kind == bc::AggKind::Sum && !r.aggs[a].real && v.tag == Tag::Long)
@@ -504,7 +511,6 @@ void Engine::process_batch() {
     rs.matches.clear();
   }
   batch_.clear();
-  (void)p;
 }
 
 void Engine::finish() {

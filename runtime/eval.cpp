@@ -53,18 +53,23 @@ bool has(std::string_view x, std::string_view t) {
   });
 }
 
-// The value's text for string predicates: strings as they are, dynamic scalars by tostring.
+// A value's text (tostring, §5) as a view: strings as they are, anything else written into
+// the scratch arena; null gives false.
 bool text_of(const Val& v, std::string_view& out, Arena& scratch) {
-  switch (v.tag) {
-    case Tag::Null: return false;
-    case Tag::String: out = v.str(); return true;
-    default: {
-      std::string s;
-      append_text(s, v);
-      out = scratch.copy(s);
-      return true;
-    }
+  if (v.tag == Tag::Null) return false;
+  if (v.tag == Tag::String) {
+    out = v.str();
+    return true;
   }
+  std::string s;
+  append_text(s, v);
+  out = scratch.copy(s);
+  return true;
+}
+std::string_view text_or_empty(const Val& v, Arena& scratch) {
+  std::string_view s;
+  text_of(v, s, scratch);
+  return s;
 }
 
 enum class Cls { Null, Str, Num, Bool, Time, Span, Container };
@@ -202,34 +207,10 @@ std::string_view map_case(std::string_view s, bool upper, Arena& scratch) {
       r += s[i++];
       continue;
     }
-    std::uint32_t m = static_cast<std::uint32_t>(upper ? towupper_l(static_cast<wint_t>(cp), loc) : towlower_l(static_cast<wint_t>(cp), loc));
-    if (m < 0x80) r += static_cast<char>(m);
-    else if (m < 0x800) r += static_cast<char>(0xc0 | m >> 6), r += static_cast<char>(0x80 | (m & 0x3f));
-    else if (m < 0x10000)
-      r += static_cast<char>(0xe0 | m >> 12), r += static_cast<char>(0x80 | (m >> 6 & 0x3f)), r += static_cast<char>(0x80 | (m & 0x3f));
-    else
-      r += static_cast<char>(0xf0 | m >> 18), r += static_cast<char>(0x80 | (m >> 12 & 0x3f)),
-          r += static_cast<char>(0x80 | (m >> 6 & 0x3f)), r += static_cast<char>(0x80 | (m & 0x3f));
+    append_utf8(r, static_cast<std::uint32_t>(upper ? towupper_l(static_cast<wint_t>(cp), loc) : towlower_l(static_cast<wint_t>(cp), loc)));
     i += n;
   }
   return scratch.copy(r);
-}
-
-// a decimal integer with an optional sign, the whole text
-std::optional<std::int64_t> parse_long(std::string_view s) {
-  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
-  std::int64_t v;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-std::optional<double> parse_real(std::string_view s) {
-  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
-  if (s.empty() || !(std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '.')) return std::nullopt;
-  double v;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
-  return v;
 }
 
 Val to_long(const Val& v) {
@@ -387,15 +368,7 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 Val call(bc::Fn fn, const Val* args, const Image::Context& ctx) {
   using bc::Fn;
   Arena& scratch = *ctx.scratch;
-  auto text = [&](const Val& v) {
-    std::string_view s;
-    if (v.tag == Tag::String) return v.str();
-    if (v.tag == Tag::Null) return std::string_view{};
-    std::string t;
-    append_text(t, v);
-    s = scratch.copy(t);
-    return s;
-  };
+  auto text = [&](const Val& v) { return text_or_empty(v, scratch); };
   switch (fn) {
     case Fn::ToLower: return Val::string(map_case(text(args[0]), false, scratch));
     case Fn::ToUpper: return Val::string(map_case(text(args[0]), true, scratch));
@@ -466,6 +439,22 @@ Val call(bc::Fn fn, const Val* args, const Image::Context& ctx) {
 }
 
 }  // namespace
+
+std::optional<std::int64_t> parse_long(std::string_view s) {
+  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  std::int64_t v;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+std::optional<double> parse_real(std::string_view s) {
+  if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+  if (s.empty() || !(std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-' || s[0] == '.')) return std::nullopt;
+  double v;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v, std::chars_format::general);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
+  return v;
+}
 
 bool ascii_iequal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

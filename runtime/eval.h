@@ -74,6 +74,9 @@ class Image {
 
 // Shared with the event reader and tests: semantics §2.3 / §5 conversions.
 std::optional<std::int64_t> parse_timespan(std::string_view s);
+// A decimal integer / number, the whole text, optional sign (tolong/toreal of a string, §5).
+std::optional<std::int64_t> parse_long(std::string_view s);
+std::optional<double> parse_real(std::string_view s);
 // `a OP b` with the two-valued rules of §3.1 and §6.3.
 bool compare(bc::CmpOp op, const Val& a, const Val& b);
 bool ascii_iequal(std::string_view a, std::string_view b);

@@ -112,29 +112,20 @@ Decoded decode(bc::Type type, std::string_view raw, Val& out, Arena& arena) {
       return Decoded::Ok;
     }
     case bc::Type::Int:
-    case bc::Type::Long: {
-      std::string_view digits = raw;
-      if (is_str) digits = json_string(raw, arena, ok);
-      if (!ok) return Decoded::Bad;
-      if (is_str && !digits.empty() && digits[0] == '+') digits.remove_prefix(1);
-      std::int64_t v;
-      auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-      if (digits.empty() || r.ec != std::errc() || r.ptr != digits.data() + digits.size()) return Decoded::Bad;
-      if (type == bc::Type::Int && (v < INT32_MIN || v > INT32_MAX)) return Decoded::Bad;
-      out = Val::integer(v);
-      return Decoded::Ok;
-    }
+    case bc::Type::Long:
     case bc::Type::Real: {
-      std::string_view digits = raw;
-      if (is_str) digits = json_string(raw, arena, ok);
+      // a JSON number, or a string holding one (the parsers of tolong/toreal, §5)
+      std::string_view text = is_str ? json_string(raw, arena, ok) : raw;
       if (!ok) return Decoded::Bad;
-      if (is_str && !digits.empty() && digits[0] == '+') digits.remove_prefix(1);
-      if (digits.empty() || !(std::isdigit(static_cast<unsigned char>(digits[0])) || digits[0] == '-' || digits[0] == '.'))
-        return Decoded::Bad;
-      double v;
-      auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-      if (r.ec != std::errc() || r.ptr != digits.data() + digits.size()) return Decoded::Bad;
-      out = Val::real(v);
+      if (type == bc::Type::Real) {
+        auto v = parse_real(text);
+        if (!v) return Decoded::Bad;
+        out = Val::real(*v);
+        return Decoded::Ok;
+      }
+      auto v = parse_long(text);
+      if (!v || (type == bc::Type::Int && (*v < INT32_MIN || *v > INT32_MAX))) return Decoded::Bad;
+      out = Val::integer(*v);
       return Decoded::Ok;
     }
     case bc::Type::Bool:
@@ -142,29 +133,19 @@ Decoded decode(bc::Type type, std::string_view raw, Val& out, Arena& arena) {
       else if (raw == "false") out = Val::boolean(false);
       else return Decoded::Bad;
       return Decoded::Ok;
-    case bc::Type::Datetime: {
-      if (!is_str) return Decoded::Bad;
-      auto s = json_string(raw, arena, ok);
-      if (!ok) return Decoded::Bad;
-      auto t = fast_datetime(s);
-      if (!t) return Decoded::Bad;
-      out = Val::datetime(*t);
-      return Decoded::Ok;
-    }
-    case bc::Type::Timespan: {
-      if (!is_str) return Decoded::Bad;
-      auto s = json_string(raw, arena, ok);
-      if (!ok) return Decoded::Bad;
-      auto t = parse_timespan(s);
-      if (!t) return Decoded::Bad;
-      out = Val::timespan(*t);
-      return Decoded::Ok;
-    }
+    case bc::Type::Datetime:
+    case bc::Type::Timespan:
     case bc::Type::Guid: {
       if (!is_str) return Decoded::Bad;
-      auto s = json_string(raw, arena, ok);
+      auto text = json_string(raw, arena, ok);
       if (!ok) return Decoded::Bad;
-      out = Val::string(s);
+      if (type == bc::Type::Guid) {
+        out = Val::string(text);
+        return Decoded::Ok;
+      }
+      auto t = type == bc::Type::Datetime ? fast_datetime(text) : parse_timespan(text);
+      if (!t) return Decoded::Bad;
+      out = type == bc::Type::Datetime ? Val::datetime(*t) : Val::timespan(*t);
       return Decoded::Ok;
     }
     case bc::Type::Dynamic: {
@@ -207,7 +188,7 @@ struct EventReader::Impl {
   std::unordered_map<std::string_view, std::uint32_t> tables;  // name -> program table
   // column name -> (table, slot) pairs: every table that reads a column of that name
   std::unordered_map<std::string_view, std::vector<std::pair<std::uint32_t, std::uint32_t>>> columns;
-  std::vector<std::pair<std::uint32_t /*column entry*/, std::string_view>> found;
+  std::vector<std::string_view> found;  // raw JSON of the columns some table reads
   std::vector<const std::vector<std::pair<std::uint32_t, std::uint32_t>>*> found_cols;
   std::vector<Val> row;
   // JSON array input
@@ -293,7 +274,7 @@ struct EventReader::Impl {
         time_raw = raw, have_time = true;
         if (c == columns.end()) continue;
       }
-      found.emplace_back(0, raw);
+      found.push_back(raw);
       found_cols.push_back(&c->second);
     }
     if (type.empty()) return malformed(where, "no `Type` column naming the table");
@@ -322,11 +303,11 @@ struct EventReader::Impl {
       for (auto [tab, slot] : *found_cols[i]) {
         if (tab != t->second) continue;
         auto fi = fields[slot];
-        if (decode(p.fields[fi].type, found[i].second, row[slot], arena) == Decoded::Bad) {
+        if (decode(p.fields[fi].type, found[i], row[slot], arena) == Decoded::Bad) {
           ++stats.bad_values;
           stats.note(file, where, "value",
                      fmt::format("`{}` is not a valid {}: {}", p.strings[p.fields[fi].name], bc::type_name(p.fields[fi].type),
-                                 std::string(trim(found[i].second)).substr(0, 60)));
+                                 std::string(trim(found[i])).substr(0, 60)));
         }
       }
     }

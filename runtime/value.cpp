@@ -46,16 +46,6 @@ struct JsonParser {
     p += 4;
     return true;
   }
-  static void utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) out += static_cast<char>(cp);
-    else if (cp < 0x800) out += static_cast<char>(0xc0 | cp >> 6), out += static_cast<char>(0x80 | (cp & 0x3f));
-    else if (cp < 0x10000)
-      out += static_cast<char>(0xe0 | cp >> 12), out += static_cast<char>(0x80 | (cp >> 6 & 0x3f)),
-          out += static_cast<char>(0x80 | (cp & 0x3f));
-    else
-      out += static_cast<char>(0xf0 | cp >> 18), out += static_cast<char>(0x80 | (cp >> 12 & 0x3f)),
-          out += static_cast<char>(0x80 | (cp >> 6 & 0x3f)), out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
   bool string(std::string_view& out) {
     if (p >= end || *p != '"') return false;
     ++p;
@@ -98,14 +88,14 @@ struct JsonParser {
               p += 2;
               if (!hex4(lo)) return false;
               if (lo >= 0xdc00 && lo < 0xe000) cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-              else { utf8(scratch, 0xfffd); cp = lo; }
+              else { append_utf8(scratch, 0xfffd); cp = lo; }
             } else {
               cp = 0xfffd;  // a lone surrogate has no UTF-8 form
             }
           } else if (cp >= 0xdc00 && cp < 0xe000) {
             cp = 0xfffd;
           }
-          utf8(scratch, cp);
+          append_utf8(scratch, cp);
           break;
         }
         default: return false;
@@ -360,6 +350,20 @@ std::string format_timespan(std::int64_t ticks) {
     s += "." + f;
   }
   return s;
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xc0 | cp >> 6), out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xe0 | cp >> 12), out += static_cast<char>(0x80 | (cp >> 6 & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | cp >> 18), out += static_cast<char>(0x80 | (cp >> 12 & 0x3f));
+    out += static_cast<char>(0x80 | (cp >> 6 & 0x3f)), out += static_cast<char>(0x80 | (cp & 0x3f));
+  }
 }
 
 void append_json_string(std::string& out, std::string_view s) {

@@ -120,6 +120,7 @@ void append_text(std::string& out, const Val& v);
 // Compact JSON of a value (the alert outcome form; docs/semantics.md §10).
 void append_json(std::string& out, const Val& v);
 void append_json_string(std::string& out, std::string_view s);
+void append_utf8(std::string& out, std::uint32_t code_point);
 std::string format_timespan(std::int64_t ticks);
 
 // Deep copies that outlive an event: the values an alert or a correlation keeps.
