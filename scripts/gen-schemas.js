@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Why this exists: Ward rules type-check against table declarations, and the
 // Sentinel ones are too long to keep by hand. This turns the shared schema
-// snapshot (shared/schemas/sentinel/tables.json) into rules/schemas/sentinel.ward.
+// snapshot (shared/schemas/sentinel/tables.json, kept as rules/schemas/source/sentinel-tables.json)
+// into rules/schemas/sentinel.ward.
 // Tables and columns keep the JSON's order, so the output is byte-for-byte stable.
 //
 // Usage: node scripts/gen-schemas.js [--check] [tables.json] [out.ward]
@@ -64,7 +65,15 @@ function generate(json) {
 function main(argv) {
   const check = argv.includes("--check");
   const args = argv.filter((a) => a !== "--check");
-  const input = args[0] || path.resolve(ROOT, "../shared/schemas/sentinel/tables.json");
+  // The Azure Monitor reference snapshot is kept in the tree, so a clone builds and checks
+  // without ../shared; when ../shared is there, the snapshot must equal it.
+  const snapshot = path.join(ROOT, "rules/schemas/source/sentinel-tables.json");
+  const shared = path.resolve(ROOT, "../shared/schemas/sentinel/tables.json");
+  const input = args[0] || snapshot;
+  if (check && !args[0] && fs.existsSync(shared) && fs.readFileSync(shared, "utf8") !== fs.readFileSync(snapshot, "utf8")) {
+    console.error(`gen-schemas: ${snapshot} differs from ${shared}; copy it and regenerate`);
+    return 1;
+  }
   const output = args[1] || path.join(ROOT, "rules/schemas/sentinel.ward");
 
   const { text, errors } = generate(JSON.parse(fs.readFileSync(input, "utf8")));
