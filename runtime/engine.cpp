@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <deque>
 #include <map>
 #include <optional>
 #include <queue>
+#include <span>
 
 namespace ward::vm {
 
@@ -23,26 +25,28 @@ using EventPtr = std::shared_ptr<const Event>;
 template <typename S>
 class Keyed {
  public:
+  struct Node;
+  using Map = std::unordered_map<std::string, Node>;
   struct Node {
     S state;
     std::int64_t touched = 0;
-    typename std::list<const std::string*>::iterator pos;
+    typename std::list<typename Map::iterator>::iterator pos;
   };
   S& touch(const std::string& key, std::int64_t now, RuleStats& st, std::size_t cap, const std::function<void(S&)>& on_drop) {
     auto it = map_.find(key);
     if (it == map_.end()) {
       if (map_.size() >= cap && !lru_.empty()) {
-        auto victim = map_.find(*lru_.back());
+        auto victim = lru_.back();
         on_drop(victim->second.state);
         lru_.pop_back();
         map_.erase(victim);
         ++st.evictions;
       }
       it = map_.emplace(key, Node{}).first;
-      lru_.push_front(&it->first);
+      lru_.push_front(it);
       it->second.pos = lru_.begin();
       st.peak_keys = std::max(st.peak_keys, map_.size());
-    } else {
+    } else if (it->second.pos != lru_.begin()) {
       lru_.splice(lru_.begin(), lru_, it->second.pos);
     }
     it->second.touched = now;
@@ -52,9 +56,11 @@ class Keyed {
     auto it = map_.find(key);
     return it == map_.end() ? nullptr : &it->second.state;
   }
+  // The back of the list is the least recently touched: nothing to look up to see that
+  // nothing expires, which is what almost every batch finds.
   void expire(std::int64_t before, RuleStats& st, const std::function<void(S&)>& on_drop) {
     while (!lru_.empty()) {
-      auto it = map_.find(*lru_.back());
+      auto it = lru_.back();
       if (it->second.touched >= before) break;
       on_drop(it->second.state);
       lru_.pop_back();
@@ -69,8 +75,8 @@ class Keyed {
   std::size_t size() const { return map_.size(); }
 
  private:
-  std::unordered_map<std::string, Node> map_;
-  std::list<const std::string*> lru_;
+  Map map_;  // iterators stay valid across rehashing: the list can hold them
+  std::list<typename Map::iterator> lru_;
 };
 
 struct Match {
@@ -82,13 +88,37 @@ struct Match {
 
 // ---- shape states ----
 struct ThrEntry {
-  std::int64_t time;
+  std::int64_t time = 0;
   EventPtr e;
-  std::vector<Val> vals;  // per aggregate: the event's argument value (Owned by `own` below)
-  Owned owned;
+  Owned owned;  // per aggregate: the event's argument value; empty when no aggregate reads one
+  const Val& val(std::size_t a) const {
+    static const Val null{};
+    return a < owned.vals.size() ? owned.vals[a] : null;
+  }
+};
+// A FIFO over a vector: no allocation until the first push (most keys see few events, and
+// a std::deque allocates two blocks up front), the consumed prefix dropped now and then.
+template <typename T>
+class Window {
+ public:
+  void push_back(T&& x) { v_.push_back(std::move(x)); }
+  bool empty() const { return head_ == v_.size(); }
+  std::size_t size() const { return v_.size() - head_; }
+  T& front() { return v_[head_]; }
+  void pop_front() {
+    v_[head_++] = T{};
+    if (head_ == v_.size()) v_.clear(), head_ = 0;
+    else if (head_ >= 64 && head_ * 2 >= v_.size()) v_.erase(v_.begin(), v_.begin() + static_cast<std::ptrdiff_t>(head_)), head_ = 0;
+  }
+  auto begin() const { return v_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  auto end() const { return v_.end(); }
+
+ private:
+  std::vector<T> v_;
+  std::size_t head_ = 0;
 };
 struct ThrState {
-  std::deque<ThrEntry> win;
+  Window<ThrEntry> win;
   std::vector<std::map<std::string, std::uint32_t>> distinct;  // per DCount aggregate
   std::vector<std::int64_t> lsum;                               // per Sum (long) aggregate
   std::int64_t last_eval = INT64_MIN;
@@ -116,20 +146,29 @@ struct AbsAfterState {
 
 // A value's identity for dcount and correlation keys: equal by == (§4.1) iff equal keys.
 // Numbers that are whole share one form, so 1 and 1.0 are one value.
+void append_value_key(std::string& s, const Val& v) {
+  auto num = [&s](char tag, std::int64_t x) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+    s += tag;
+    s.append(buf, end);
+  };
+  switch (v.tag) {
+    case Tag::Long: num('n', v.i); break;
+    case Tag::Real:
+      if (v.r == std::trunc(v.r) && std::abs(v.r) < 9e18) num('n', static_cast<std::int64_t>(v.r));
+      else s += fmt::format("r{}", v.r);
+      break;
+    case Tag::String: s += 's'; s += v.str(); break;
+    case Tag::Bool: s += v.b ? "b1" : "b0"; break;
+    case Tag::Datetime: num('d', v.i); break;
+    case Tag::Timespan: num('t', v.i); break;
+    default: s += 'j'; append_json(s, v); break;
+  }
+}
 std::string value_key(const Val& v) {
   std::string s;
-  switch (v.tag) {
-    case Tag::Long: s = fmt::format("n{}", v.i); break;
-    case Tag::Real:
-      if (v.r == std::trunc(v.r) && std::abs(v.r) < 9e18) s = fmt::format("n{}", static_cast<std::int64_t>(v.r));
-      else s = fmt::format("r{}", v.r);
-      break;
-    case Tag::String: s = "s"; s += v.str(); break;
-    case Tag::Bool: s = v.b ? "b1" : "b0"; break;
-    case Tag::Datetime: s = fmt::format("d{}", v.i); break;
-    case Tag::Timespan: s = fmt::format("t{}", v.i); break;
-    default: s = "j"; append_json(s, v); break;
-  }
+  append_value_key(s, v);
   return s;
 }
 
@@ -137,7 +176,8 @@ std::string value_key(const Val& v) {
 // Rules have at most 32 events (the verifier checks), so this never allocates.
 struct Rows {
   std::array<const Val*, 32> rows;
-  Rows() { rows.fill(kEmptyRow); }
+  // Only the rule's own events are ever read: fill those (a full 32 per evaluation shows).
+  explicit Rows(std::size_t n = 32) { std::fill_n(rows.begin(), std::min<std::size_t>(n, 32), kEmptyRow); }
   void set(std::uint32_t var, const Event* e) { rows[var] = e ? e->row.vals.data() : kEmptyRow; }
   static inline const Val kEmptyRow[1] = {};
 };
@@ -148,12 +188,15 @@ struct Engine::RuleState {
   const bc::Rule* rule;
   std::uint32_t index;
   std::vector<int> step_of_var;  // -1: not in the condition
+  bool reads_values = false;  // some aggregate has an argument (dcount, sum): entries keep values
   Keyed<ThrState> thr;
   Keyed<SeqState> seq;
   Keyed<JoinState> join;
   Keyed<AbsBeforeState> absb;
   Keyed<AbsAfterState> absa;
-  std::vector<Match> matches;
+  std::vector<Match> matches;  // the first `used` are this batch's; the rest are spare slots
+  std::size_t used = 0;
+  std::span<const Match> batch() const { return {matches.data(), used}; }
 };
 
 Engine::Engine(const Image& image, EngineOptions opt, Sink sink) : image_(image), opt_(opt), sink_(std::move(sink)) {
@@ -165,6 +208,7 @@ Engine::Engine(const Image& image, EngineOptions opt, Sink sink) : image_(image)
     rs->rule = &p.rules[ri];
     rs->index = ri;
     rs->step_of_var.assign(rs->rule->events.size(), -1);
+    for (const auto& a : rs->rule->aggs) rs->reads_values |= a.arg != bc::kNone;
     for (std::uint32_t i = 0; i < rs->rule->order.size(); ++i) rs->step_of_var[rs->rule->order[i]] = static_cast<int>(i);
     for (std::uint32_t e = 0; e < rs->rule->events.size(); ++e)
       if (rs->step_of_var[e] >= 0) dispatch_[rs->rule->events[e].table].emplace_back(ri, e);
@@ -199,7 +243,7 @@ struct Emitter {
   void alert(const Engine::RuleState& rs, RuleStats& st, std::int64_t time, const std::vector<const Event*>& rows,
              const Val* aggs, std::vector<EventId> ids, std::uint64_t total) {
     const auto& r = *rs.rule;
-    Rows rowp;
+    Rows rowp(rows.size());
     for (std::uint32_t i = 0; i < rows.size(); ++i) rowp.set(i, rows[i]);
     Image::Context ctx{rowp.rows.data(), aggs, now, &scratch};
     Alert a;
@@ -245,8 +289,26 @@ struct Emitter {
 EventId id_of(const Event& e) { return {e.file, e.line}; }
 
 // Calls f(key, matches) per key of a batch, keys in first-seen order, matches in input order.
+// A batch is the events of one instant: almost always one match, rarely more than a few.
 template <typename F>
-void for_each_key(const std::vector<Match>& all, F&& f) {
+void for_each_key(std::span<const Match> all, F&& f) {
+  static thread_local std::vector<const Match*> group;  // reused: no allocation per batch
+  if (all.size() == 1) {
+    group.assign(1, &all[0]);
+    f(&all[0].key, group);
+    return;
+  }
+  if (all.size() <= 16) {
+    std::array<bool, 16> done{};
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (done[i]) continue;
+      group.clear();
+      for (std::size_t j = i; j < all.size(); ++j)
+        if (!done[j] && all[j].key == all[i].key) done[j] = true, group.push_back(&all[j]);
+      f(&all[i].key, group);
+    }
+    return;
+  }
   std::map<std::string, std::vector<const Match*>> groups;
   std::vector<const std::string*> order;
   for (const auto& m : all) {
@@ -263,12 +325,13 @@ void Engine::process_batch() {
   if (batch_.empty()) return;
   const auto t = clock_;
   // 1. filters and keys, in input order
-  std::vector<RuleState*> touched;
+  auto& touched = touched_;
+  touched.clear();
   for (const auto& e : batch_) {
     for (auto [ri, var] : dispatch_[e->table]) {
       auto& rs = *rules_[ri];
       const auto& r = *rs.rule;
-      Rows rows;
+      Rows rows(r.events.size());
       rows.set(var, e.get());
       Image::Context ctx{rows.rows.data(), nullptr, t, &scratch_};
       const auto& ev = r.events[var];
@@ -277,7 +340,11 @@ void Engine::process_batch() {
         continue;
       }
       auto step = static_cast<std::uint32_t>(rs.step_of_var[var]);
-      std::string key;
+      // The key: each part as <length>:<value key>, so that no two key tuples collide. Built
+      // in the next match slot, whose string keeps its capacity from batch to batch.
+      if (rs.used == rs.matches.size()) rs.matches.emplace_back();
+      std::string& key = rs.matches[rs.used].key;
+      key.clear();
       bool empty_key = false;
       for (const auto& group : r.keys) {
         Val v = image_.eval(group[step], ctx);
@@ -285,14 +352,19 @@ void Engine::process_batch() {
           empty_key = true;
           break;
         }
-        auto part = value_key(v);
-        key += fmt::format("{}:", part.size());
-        key += part;
+        part_.clear();
+        append_value_key(part_, v);
+        char len[24];
+        auto [end, ec] = std::to_chars(len, len + sizeof len, part_.size());
+        key.append(len, end);
+        key += ':';
+        key += part_;
       }
       scratch_.reset();
       if (empty_key) continue;
-      if (rs.matches.empty()) touched.push_back(&rs);
-      rs.matches.push_back({e, var, step, std::move(key)});
+      if (rs.used == 0) touched.push_back(&rs);
+      auto& m = rs.matches[rs.used++];
+      m.e = e, m.var = var, m.step = step;
       ++stats_[ri].matches;
     }
   }
@@ -309,16 +381,16 @@ void Engine::process_batch() {
     };
     switch (r.shape) {
       case bc::Shape::Single:
-        for (const auto& m : rs.matches) em.alert(rs, st, t, rows_for({{m.var, m.e.get()}}), nullptr, {id_of(*m.e)}, 1);
+        for (const auto& m : rs.batch()) em.alert(rs, st, t, rows_for({{m.var, m.e.get()}}), nullptr, {id_of(*m.e)}, 1);
         break;
 
       case bc::Shape::Threshold: {
         auto noop = [](ThrState&) {};
         rs.thr.expire(t - r.window, st, noop);
         // group this batch's matches by key, keeping input order within each
-        for_each_key(rs.matches, [&](const std::string* k, const std::vector<const Match*>& ms) {
+        for_each_key(rs.batch(), [&](const std::string* k, const std::vector<const Match*>& ms) {
           auto& s = rs.thr.touch(*k, t, st, opt_.max_keys, noop);
-          if (s.distinct.empty()) {
+          if (s.lsum.empty() && rs.reads_values) {
             s.distinct.resize(r.aggs.size());
             s.lsum.assign(r.aggs.size(), 0);
           }
@@ -326,16 +398,18 @@ void Engine::process_batch() {
             ThrEntry en;
             en.time = t;
             en.e = m->e;
-            std::vector<Val> vals(r.aggs.size());
-            Rows rows;
-            rows.set(m->var, m->e.get());
-            Image::Context ctx{rows.rows.data(), nullptr, t, &scratch_};
-            for (std::size_t a = 0; a < r.aggs.size(); ++a)
-              if (r.aggs[a].arg != bc::kNone) vals[a] = image_.eval(r.aggs[a].arg, ctx);
-            en.owned = own(vals.data(), vals.size());
-            scratch_.reset();
+            if (rs.reads_values) {
+              vals_.assign(r.aggs.size(), Val{});
+              Rows rows(r.events.size());
+              rows.set(m->var, m->e.get());
+              Image::Context ctx{rows.rows.data(), nullptr, t, &scratch_};
+              for (std::size_t a = 0; a < r.aggs.size(); ++a)
+                if (r.aggs[a].arg != bc::kNone) vals_[a] = image_.eval(r.aggs[a].arg, ctx);
+              en.owned = own(vals_.data(), vals_.size());
+              scratch_.reset();
+            }
             for (std::size_t a = 0; a < r.aggs.size(); ++a) {
-              const Val& v = en.owned.vals[a];
+              const Val& v = en.val(a);
               if (r.aggs[a].kind == bc::AggKind::DCount && !v.is_null() && !(v.tag == Tag::String && v.n == 0))
                 ++s.distinct[a][r.aggs[a].fold ? ascii_fold(value_key(v)) : value_key(v)];
               if (r.aggs[a].kind == bc::AggKind::Sum && !r.aggs[a].real && v.tag == Tag::Long)
@@ -347,7 +421,7 @@ void Engine::process_batch() {
           while (!s.win.empty() && s.win.front().time < t - r.window) {
             auto& old = s.win.front();
             for (std::size_t a = 0; a < r.aggs.size(); ++a) {
-              const Val& v = old.owned.vals[a];
+              const Val& v = old.val(a);
               if (r.aggs[a].kind == bc::AggKind::DCount && !v.is_null() && !(v.tag == Tag::String && v.n == 0)) {
                 auto it = s.distinct[a].find(r.aggs[a].fold ? ascii_fold(value_key(v)) : value_key(v));
                 if (it != s.distinct[a].end() && --it->second == 0) s.distinct[a].erase(it);
@@ -366,7 +440,7 @@ void Engine::process_batch() {
                 if (r.aggs[a].real) {
                   double sum = 0;  // summed afresh in window order, so the result never drifts
                   for (const auto& en : s.win) {
-                    const Val& v = en.owned.vals[a];
+                    const Val& v = en.val(a);
                     if (v.tag == Tag::Real) sum += v.r;
                     else if (v.tag == Tag::Long) sum += static_cast<double>(v.i);
                   }
@@ -398,7 +472,7 @@ void Engine::process_batch() {
         auto noop = [](SeqState&) {};
         rs.seq.expire(t - r.window, st, noop);
         const std::size_t n = r.order.size();
-        for_each_key(rs.matches, [&](const std::string* k, const std::vector<const Match*>& ms) {
+        for_each_key(rs.batch(), [&](const std::string* k, const std::vector<const Match*>& ms) {
           auto& s = rs.seq.touch(*k, t, st, opt_.max_keys, noop);
           if (s.best.empty()) s.best.resize(n - 1);
           // completions against the state before this batch (strictly earlier steps)
@@ -445,7 +519,7 @@ void Engine::process_batch() {
         auto noop = [](JoinState&) {};
         rs.join.expire(t - r.window, st, noop);
         const auto va = r.order[0], vb = r.order[1];
-        for_each_key(rs.matches, [&](const std::string* k, const std::vector<const Match*>& ms) {
+        for_each_key(rs.batch(), [&](const std::string* k, const std::vector<const Match*>& ms) {
           auto& s = rs.join.touch(*k, t, st, opt_.max_keys, noop);
           // 1. $b completes with the latest $a strictly before it
           for (const Match* m : ms)
@@ -472,13 +546,13 @@ void Engine::process_batch() {
         if (!r.after) {
           auto noop = [](AbsBeforeState&) {};
           rs.absb.expire(t - r.window, st, noop);
-          for (const auto& m : rs.matches) {
+          for (const auto& m : rs.batch()) {
             if (m.step != 0) continue;
             auto* s = rs.absb.find(m.key);
             bool witnessed = s && s->witness >= t - r.window;  // witnesses are all strictly earlier
             if (!witnessed) em.alert(rs, st, t, rows_for({{va, m.e.get()}}), nullptr, {id_of(*m.e)}, 1);
           }
-          for (const auto& m : rs.matches)
+          for (const auto& m : rs.batch())
             if (m.step == 1) rs.absb.touch(m.key, t, st, opt_.max_keys, noop).witness = t;
         } else {
           auto decide = [&](AbsAfterState& s, std::int64_t before) {
@@ -490,14 +564,14 @@ void Engine::process_batch() {
           };
           auto drop_all = [&](AbsAfterState& s) { decide(s, INT64_MAX); };
           rs.absa.expire(t - r.window, st, drop_all);
-          for (const auto& m : rs.matches) {
+          for (const auto& m : rs.batch()) {
             if (m.step != 1) continue;
             if (auto* s = rs.absa.find(m.key)) {
               decide(*s, t - r.window);  // windows that closed before t
               s->pending.clear();        // every other pending anchor is before t, within W: witnessed
             }
           }
-          for (const auto& m : rs.matches) {
+          for (const auto& m : rs.batch()) {
             if (m.step != 0) continue;
             auto& s = rs.absa.touch(m.key, t, st, opt_.max_keys, drop_all);
             decide(s, t - r.window);
@@ -508,7 +582,8 @@ void Engine::process_batch() {
       }
       case bc::Shape::Count_: break;
     }
-    rs.matches.clear();
+    for (auto& m : rs.matches) m.e.reset();  // the strings stay, for their capacity
+    rs.used = 0;
   }
   batch_.clear();
 }

@@ -69,6 +69,9 @@ class Engine {
   // table -> (rule, event) pairs that read it
   std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> dispatch_;
   Arena scratch_;
+  std::vector<RuleState*> touched_;  // rules with matches in the current batch (reused)
+  std::string part_;                 // a key part being built (reused)
+  std::vector<Val> vals_;            // a threshold entry's aggregate arguments (reused)
 };
 
 // Merges event files into one time-ordered stream: each file through a reorder buffer that

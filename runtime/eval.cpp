@@ -8,6 +8,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "ast/literals.h"
@@ -33,10 +34,21 @@ template <typename F>
 bool find_ci(std::string_view x, std::string_view t, F&& f) {
   if (t.size() > x.size()) return false;
   if (t.empty()) return f(std::size_t{0});
-  char first = fold(t[0]);
-  for (std::size_t i = 0; i + t.size() <= x.size(); ++i) {
-    if (fold(x[i]) != first) continue;
+  // Candidates for the first byte by memchr, in both cases: most bytes of x are not it.
+  const char lo = fold(t[0]), up = lo >= 'a' && lo <= 'z' ? static_cast<char>(lo - 32) : lo;
+  const char* const base = x.data();
+  const char* const end = base + (x.size() - t.size() + 1);  // last start + 1
+  const char* next_lo = static_cast<const char*>(std::memchr(base, lo, static_cast<std::size_t>(end - base)));
+  const char* next_up = lo == up ? nullptr : static_cast<const char*>(std::memchr(base, up, static_cast<std::size_t>(end - base)));
+  while (next_lo || next_up) {
+    const char* c = !next_up || (next_lo && next_lo < next_up) ? next_lo : next_up;
+    auto i = static_cast<std::size_t>(c - base);
     if (ascii_iequal(x.substr(i + 1, t.size() - 1), t.substr(1)) && f(i)) return true;
+    auto after = [&](char ch) {
+      return c + 1 < end ? static_cast<const char*>(std::memchr(c + 1, ch, static_cast<std::size_t>(end - c - 1))) : nullptr;
+    };
+    if (c == next_lo) next_lo = after(lo);
+    else next_up = after(up);
   }
   return false;
 }

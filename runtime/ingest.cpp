@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <stdexcept>
@@ -188,6 +190,20 @@ struct EventReader::Impl {
   std::unordered_map<std::string_view, std::uint32_t> tables;  // name -> program table
   // column name -> (table, slot) pairs: every table that reads a column of that name
   std::unordered_map<std::string_view, std::vector<std::pair<std::uint32_t, std::uint32_t>>> columns;
+  // A cheap first test before the hash lookup, since most keys of a real row are columns no
+  // rule reads: the lengths and first bytes of the names that are read.
+  // Per length (63: 63 or more), a 64-bit set of (first byte ^ last byte) & 63: one load and
+  // one bit test reject nearly every unread name.
+  std::array<std::uint64_t, 64> read_sig{};
+  static std::pair<std::size_t, unsigned> signature(std::string_view key) {
+    if (key.empty()) return {0, 0};
+    unsigned mix = static_cast<unsigned char>(key.front()) ^ (static_cast<unsigned char>(key.back()) * 7u);
+    return {std::min<std::size_t>(key.size(), 63), mix & 63};
+  }
+  bool maybe_read(std::string_view key) const {
+    auto [len, bit] = signature(key);
+    return read_sig[len] >> bit & 1;
+  }
   std::vector<std::string_view> found;  // raw JSON of the columns some table reads
   std::vector<const std::vector<std::pair<std::uint32_t, std::uint32_t>>*> found_cols;
   std::vector<Val> row;
@@ -205,6 +221,10 @@ struct EventReader::Impl {
       const auto& fields = img.table_fields(t);
       for (std::uint32_t slot = 0; slot < fields.size(); ++slot)
         columns[p.strings[p.fields[fields[slot]].name]].emplace_back(t, slot);
+    }
+    for (const auto& [name, _] : columns) {
+      auto [len, bit] = signature(name);
+      read_sig[len] |= 1ull << bit;
     }
   }
 
@@ -251,6 +271,7 @@ struct EventReader::Impl {
         continue;
       }
       bool time = key == "TimeGenerated";
+      if (!time && !maybe_read(key)) continue;  // skipped unread by simdjson
       auto c = columns.find(key);
       if (!time && c == columns.end()) continue;  // skipped unread by simdjson
       std::string_view raw;
