@@ -9,6 +9,9 @@
 # 2. A cross-check through the real CLI: the same generated library written to a temporary
 #    directory and compiled by `ward compile --target kql` (process start, file I/O, import
 #    resolution and output included), timed with /usr/bin/time when it is installed.
+# 3. bench/vm_bench: `ward run` against a parse-only simdjson baseline, correlation state at
+#    1k/100k/1M keys, memory as the trace grows 10x, bundle load of 1,000 rules
+#    (WARD_VM_BENCH_GB=0.1 for a quick run).
 # Nothing here asserts on timings: the exit status is non-zero only if something fails to run
 # or a generated rule does not compile.
 set -euo pipefail
@@ -57,3 +60,10 @@ else
   awk -v ns="$((end - start))" -v n="$rules" 'BEGIN { printf "  ward compile --target kql, %d rules: %.2f s wall = %.1f us per rule (install GNU time for peak RSS)\n", n, ns / 1e9, ns / 1e3 / n }'
 fi
 echo "  diagnostics: $(tail -1 "$tmp/stderr")"
+
+# 3. The VM: bench/vm_bench generates its own exports (WARD_VM_BENCH_GB of them, default 1 GB,
+#    written to a temporary directory and deleted) and runs `ward run` as a user would.
+echo
+cmake --build "$BUILD" --target vm_bench >/dev/null
+"$BUILD/bench/vm_bench" --ward "$BUILD/ward" --dir "$tmp/vm" --gb "${WARD_VM_BENCH_GB:-1}" \
+  --state-events "${WARD_VM_BENCH_STATE_EVENTS:-2000000}" --flat-events "${WARD_VM_BENCH_FLAT_EVENTS:-1000000}"

@@ -89,7 +89,7 @@ struct Match {
 // ---- shape states ----
 struct ThrEntry {
   std::int64_t time = 0;
-  EventPtr e;
+  EventId id{};  // not the event: a window can hold millions, and an alert needs only their ids
   Owned owned;  // per aggregate: the event's argument value; empty when no aggregate reads one
   const Val& val(std::size_t a) const {
     static const Val null{};
@@ -211,7 +211,19 @@ Engine::Engine(const Image& image, EngineOptions opt, Sink sink) : image_(image)
     for (const auto& a : rs->rule->aggs) rs->reads_values |= a.arg != bc::kNone;
     for (std::uint32_t i = 0; i < rs->rule->order.size(); ++i) rs->step_of_var[rs->rule->order[i]] = static_cast<int>(i);
     for (std::uint32_t e = 0; e < rs->rule->events.size(); ++e)
-      if (rs->step_of_var[e] >= 0) dispatch_[rs->rule->events[e].table].emplace_back(ri, e);
+      if (rs->step_of_var[e] >= 0) {
+        auto& d = dispatch_[rs->rule->events[e].table];
+        const auto& ev = rs->rule->events[e];
+        auto eq = ev.where == bc::kNone ? std::nullopt : image.required_equality(ev.where);
+        if (!eq) {
+          d.always.emplace_back(ri, e);
+          continue;
+        }
+        auto ix = std::find_if(d.indexes.begin(), d.indexes.end(), [&](const Dispatch::Index& x) { return x.slot == eq->slot; });
+        if (ix == d.indexes.end()) ix = d.indexes.insert(d.indexes.end(), Dispatch::Index{eq->slot, {}, {}});
+        ix->by_text[eq->text].emplace_back(ri, e);
+        ix->all.emplace_back(ri, e);
+      }
     rules_.push_back(std::move(rs));
   }
 }
@@ -328,7 +340,20 @@ void Engine::process_batch() {
   auto& touched = touched_;
   touched.clear();
   for (const auto& e : batch_) {
-    for (auto [ri, var] : dispatch_[e->table]) {
+    // The filters this row can pass, in (rule, event) order as if every one were tried.
+    const auto& d = dispatch_[e->table];
+    auto& cand = candidates_;
+    cand.assign(d.always.begin(), d.always.end());
+    for (const auto& ix : d.indexes) {
+      const Val& v = e->row.vals[ix.slot];
+      if (v.tag != Tag::String) {
+        cand.insert(cand.end(), ix.all.begin(), ix.all.end());
+      } else if (auto it = ix.by_text.find(v.str()); it != ix.by_text.end()) {
+        cand.insert(cand.end(), it->second.begin(), it->second.end());
+      }
+    }
+    if (!d.indexes.empty()) std::sort(cand.begin(), cand.end());
+    for (auto [ri, var] : cand) {
       auto& rs = *rules_[ri];
       const auto& r = *rs.rule;
       Rows rows(r.events.size());
@@ -397,7 +422,7 @@ void Engine::process_batch() {
           for (const Match* m : ms) {
             ThrEntry en;
             en.time = t;
-            en.e = m->e;
+            en.id = id_of(*m->e);
             if (rs.reads_values) {
               vals_.assign(r.aggs.size(), Val{});
               Rows rows(r.events.size());
@@ -460,7 +485,7 @@ void Engine::process_batch() {
             std::vector<EventId> ids;
             for (const auto& en : s.win) {
               if (ids.size() == kMaxAlertEvents) break;
-              ids.push_back(id_of(*en.e));
+              ids.push_back(en.id);
             }
             em.alert(rs, st, t, rows_for({{ms.back()->var, ms.back()->e.get()}}), aggs.data(), std::move(ids), s.win.size());
           }

@@ -66,8 +66,21 @@ class Engine {
   bool started_ = false;
   std::vector<std::unique_ptr<RuleState>> rules_;
   std::vector<RuleStats> stats_;
-  // table -> (rule, event) pairs that read it
-  std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> dispatch_;
+  // Per table, the (rule, event) pairs that read it: those whose filter needs a column to
+  // equal a string (Image::required_equality) indexed by that column and string, so a row
+  // meets only the filters it can pass; the others always.
+  using Entry = std::pair<std::uint32_t, std::uint32_t>;
+  struct Dispatch {
+    std::vector<Entry> always;
+    struct Index {
+      std::uint32_t slot = 0;
+      std::unordered_map<std::string_view, std::vector<Entry>> by_text;
+      std::vector<Entry> all;  // for a row whose value there is not a string
+    };
+    std::vector<Index> indexes;
+  };
+  std::vector<Dispatch> dispatch_;
+  std::vector<Entry> candidates_;  // this row's entries (reused)
   Arena scratch_;
   std::vector<RuleState*> touched_;  // rules with matches in the current batch (reused)
   std::string part_;                 // a key part being built (reused)

@@ -586,6 +586,24 @@ Image::Image(bc::Program p) : p_(std::move(p)) {
 
 Image::~Image() = default;
 
+std::optional<Image::Equality> Image::required_equality(std::uint32_t ci) const {
+  const auto& ch = p_.chunks[ci];
+  if (ch.len < 4) return std::nullopt;
+  const bc::Insn* code = p_.code.data() + ch.start;
+  if (code[0].op != Opcode::Col || code[1].op != Opcode::Const || code[2].op != Opcode::Cmp ||
+      static_cast<bc::CmpOp>(code[2].a) != bc::CmpOp::Eq || consts_[code[1].c].tag != Tag::String)
+    return std::nullopt;
+  // A false first comparison must be the chunk's value: `ret` next, or `and` jumps (through
+  // further `and`s, which keep a false and jump on) that end at `ret`.
+  std::uint32_t pc = 3;
+  while (code[pc].op == Opcode::AndJmp) {
+    pc = code[pc].c;
+    if (pc >= ch.len) return std::nullopt;
+  }
+  if (code[pc].op != Opcode::Ret) return std::nullopt;
+  return Equality{slot_[code[0].c], consts_[code[1].c].str()};
+}
+
 Val Image::eval(std::uint32_t ci, const Context& ctx) const {
   const auto& ch = p_.chunks[ci];
   // Uninitialised on purpose: the verifier proved every slot is written before it is read.

@@ -49,6 +49,15 @@ class Image {
   // Fields of table t, in slot order.
   const std::vector<std::uint32_t>& table_fields(std::uint32_t t) const { return table_fields_[t]; }
 
+  // If predicate `chunk` can be true only when the row's slot holds exactly the string `text`
+  // (it starts `col; const "text"; cmp ==` and a false there is the chunk's result), that
+  // slot and text; the engine indexes rules by them so that most rows skip most filters.
+  struct Equality {
+    std::uint32_t slot;
+    std::string_view text;
+  };
+  std::optional<Equality> required_equality(std::uint32_t chunk) const;
+
   struct Context {
     const Val* const* rows = nullptr;  // rows[event index] -> the event's row (by slot)
     const Val* aggs = nullptr;         // threshold outcome aggregates
