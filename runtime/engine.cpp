@@ -498,6 +498,10 @@ void Engine::process_batch() {
         rs.seq.expire(t - r.window, st, noop);
         const std::size_t n = r.order.size();
         for_each_key(rs.batch(), [&](const std::string* k, const std::vector<const Match*>& ms) {
+          // A key with no state whose events are all later steps has no chain to extend or
+          // complete, and what they would record (a step with no chain) reads as no state:
+          // skip it rather than make a key (most later-step events are of this kind).
+          if (!rs.seq.find(*k) && std::all_of(ms.begin(), ms.end(), [](const Match* m) { return m->step > 0; })) return;
           auto& s = rs.seq.touch(*k, t, st, opt_.max_keys, noop);
           if (s.best.empty()) s.best.resize(n - 1);
           // completions against the state before this batch (strictly earlier steps)
