@@ -90,11 +90,18 @@ struct Match {
 struct ThrEntry {
   std::int64_t time = 0;
   EventId id{};  // not the event: a window can hold millions, and an alert needs only their ids
-  Owned owned;  // per aggregate: the event's argument value; empty when no aggregate reads one
-  const Val& val(std::size_t a) const {
-    static const Val null{};
-    return a < owned.vals.size() ? owned.vals[a] : null;
-  }
+};
+// One aggregate's part of a window entry. A dcount entry points at its value in the state's
+// distinct-value map (shared by equal values, erased with the last of them), so a window of
+// a million entries keeps each distinct value once; a sum entry keeps its number.
+using Distinct = std::map<std::string, std::uint32_t>;
+struct AggSlot {
+  Distinct::iterator it{};
+  bool counted = false;  // dcount: `it` is valid
+  bool number = false;   // sum: a long or real
+  bool real = false;
+  std::int64_t i = 0;
+  double r = 0;
 };
 // A FIFO over a vector: no allocation until the first push (most keys see few events, and
 // a std::deque allocates two blocks up front), the consumed prefix dropped now and then.
@@ -119,8 +126,9 @@ class Window {
 };
 struct ThrState {
   Window<ThrEntry> win;
-  std::vector<std::map<std::string, std::uint32_t>> distinct;  // per DCount aggregate
-  std::vector<std::int64_t> lsum;                               // per Sum (long) aggregate
+  Window<AggSlot> slots;                   // per entry, one per aggregate (when any reads a value)
+  std::vector<Distinct> distinct;          // per DCount aggregate
+  std::vector<std::int64_t> lsum;          // per Sum (long) aggregate
   std::int64_t last_eval = INT64_MIN;
   bool last_hit = false;
 };
@@ -420,41 +428,41 @@ void Engine::process_batch() {
             s.lsum.assign(r.aggs.size(), 0);
           }
           for (const Match* m : ms) {
-            ThrEntry en;
-            en.time = t;
-            en.id = id_of(*m->e);
-            if (rs.reads_values) {
-              vals_.assign(r.aggs.size(), Val{});
-              Rows rows(r.events.size());
-              rows.set(m->var, m->e.get());
-              Image::Context ctx{rows.rows.data(), nullptr, t, &scratch_};
-              for (std::size_t a = 0; a < r.aggs.size(); ++a)
-                if (r.aggs[a].arg != bc::kNone) vals_[a] = image_.eval(r.aggs[a].arg, ctx);
-              en.owned = own(vals_.data(), vals_.size());
-              scratch_.reset();
-            }
+            s.win.push_back(ThrEntry{t, id_of(*m->e)});
+            if (!rs.reads_values) continue;
+            Rows rows(r.events.size());
+            rows.set(m->var, m->e.get());
+            Image::Context ctx{rows.rows.data(), nullptr, t, &scratch_};
             for (std::size_t a = 0; a < r.aggs.size(); ++a) {
-              const Val& v = en.val(a);
-              if (r.aggs[a].kind == bc::AggKind::DCount && !v.is_null() && !(v.tag == Tag::String && v.n == 0))
-                ++s.distinct[a][r.aggs[a].fold ? ascii_fold(value_key(v)) : value_key(v)];
-              if (r.aggs[a].kind == bc::AggKind::Sum && !r.aggs[a].real && v.tag == Tag::Long)
-                s.lsum[a] = static_cast<std::int64_t>(static_cast<std::uint64_t>(s.lsum[a]) + static_cast<std::uint64_t>(v.i));
+              AggSlot slot;
+              if (r.aggs[a].arg != bc::kNone) {
+                Val v = image_.eval(r.aggs[a].arg, ctx);
+                if (r.aggs[a].kind == bc::AggKind::DCount && !v.is_null() && !(v.tag == Tag::String && v.n == 0)) {
+                  auto [it, fresh] = s.distinct[a].try_emplace(r.aggs[a].fold ? ascii_fold(value_key(v)) : value_key(v), 0);
+                  ++it->second;
+                  slot.it = it, slot.counted = true;
+                }
+                if (r.aggs[a].kind == bc::AggKind::Sum && (v.tag == Tag::Long || v.tag == Tag::Real)) {
+                  slot.number = true, slot.real = v.tag == Tag::Real, slot.i = v.i, slot.r = v.r;
+                  if (!r.aggs[a].real && v.tag == Tag::Long)
+                    s.lsum[a] = static_cast<std::int64_t>(static_cast<std::uint64_t>(s.lsum[a]) + static_cast<std::uint64_t>(v.i));
+                }
+              }
+              s.slots.push_back(std::move(slot));
             }
-            s.win.push_back(std::move(en));
+            scratch_.reset();
           }
           // the window [t - W, t]
           while (!s.win.empty() && s.win.front().time < t - r.window) {
-            auto& old = s.win.front();
-            for (std::size_t a = 0; a < r.aggs.size(); ++a) {
-              const Val& v = old.val(a);
-              if (r.aggs[a].kind == bc::AggKind::DCount && !v.is_null() && !(v.tag == Tag::String && v.n == 0)) {
-                auto it = s.distinct[a].find(r.aggs[a].fold ? ascii_fold(value_key(v)) : value_key(v));
-                if (it != s.distinct[a].end() && --it->second == 0) s.distinct[a].erase(it);
-              }
-              if (r.aggs[a].kind == bc::AggKind::Sum && !r.aggs[a].real && v.tag == Tag::Long)
-                s.lsum[a] = static_cast<std::int64_t>(static_cast<std::uint64_t>(s.lsum[a]) - static_cast<std::uint64_t>(v.i));
-            }
             s.win.pop_front();
+            if (!rs.reads_values) continue;
+            for (std::size_t a = 0; a < r.aggs.size(); ++a) {
+              AggSlot& old = s.slots.front();
+              if (old.counted && --old.it->second == 0) s.distinct[a].erase(old.it);
+              if (r.aggs[a].kind == bc::AggKind::Sum && !r.aggs[a].real && old.number && !old.real)
+                s.lsum[a] = static_cast<std::int64_t>(static_cast<std::uint64_t>(s.lsum[a]) - static_cast<std::uint64_t>(old.i));
+              s.slots.pop_front();
+            }
           }
           std::vector<Val> aggs(r.aggs.size());
           for (std::size_t a = 0; a < r.aggs.size(); ++a) {
@@ -464,10 +472,11 @@ void Engine::process_batch() {
               case bc::AggKind::Sum:
                 if (r.aggs[a].real) {
                   double sum = 0;  // summed afresh in window order, so the result never drifts
-                  for (const auto& en : s.win) {
-                    const Val& v = en.val(a);
-                    if (v.tag == Tag::Real) sum += v.r;
-                    else if (v.tag == Tag::Long) sum += static_cast<double>(v.i);
+                  const std::size_t n = r.aggs.size();
+                  std::size_t k = 0;
+                  for (auto it = s.slots.begin(); it != s.slots.end(); ++it, ++k) {
+                    if (k % n != a || !it->number) continue;
+                    sum += it->real ? it->r : static_cast<double>(it->i);
                   }
                   aggs[a] = Val::real(sum);
                 } else {

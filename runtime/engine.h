@@ -84,7 +84,6 @@ class Engine {
   Arena scratch_;
   std::vector<RuleState*> touched_;  // rules with matches in the current batch (reused)
   std::string part_;                 // a key part being built (reused)
-  std::vector<Val> vals_;            // a threshold entry's aggregate arguments (reused)
 };
 
 // Merges event files into one time-ordered stream: each file through a reorder buffer that
