@@ -151,11 +151,30 @@ namespace {
 
 bool parse_address(std::string_view s, bool& v6, std::uint8_t out[16]) {
   if (s.empty() || s.size() > 45) return false;
+  // The last text parsed, compared by content: one row's address meets every `in cidr` of
+  // every rule on its table, so it is parsed once, not once per rule.
+  struct Last {
+    char text[46];
+    std::size_t len = 0;
+    bool v6 = false, ok = false;
+    std::uint8_t addr[16];
+  };
+  thread_local Last last;
+  if (last.len == s.size() && std::memcmp(last.text, s.data(), s.size()) == 0) {
+    v6 = last.v6;
+    std::memcpy(out, last.addr, 16);
+    return last.ok;
+  }
   char buf[64];
   std::memcpy(buf, s.data(), s.size());
   buf[s.size()] = 0;
   v6 = s.find(':') != std::string_view::npos;
-  return inet_pton(v6 ? AF_INET6 : AF_INET, buf, out) == 1;
+  std::memset(out, 0, 16);
+  bool ok = inet_pton(v6 ? AF_INET6 : AF_INET, buf, out) == 1;
+  std::memcpy(last.text, s.data(), s.size());
+  last.len = s.size(), last.v6 = v6, last.ok = ok;
+  std::memcpy(last.addr, out, 16);
+  return ok;
 }
 
 bool in_cidr(const PreparedCidr& c, std::string_view s, bool& valid) {
