@@ -224,13 +224,13 @@ Engine::Engine(const Image& image, EngineOptions opt, Sink sink) : image_(image)
         const auto& ev = rs->rule->events[e];
         auto eq = ev.where == bc::kNone ? std::nullopt : image.required_equality(ev.where);
         if (!eq) {
-          d.always.emplace_back(ri, e);
+          d.always.push_back({ri, e, 0});
           continue;
         }
         auto ix = std::find_if(d.indexes.begin(), d.indexes.end(), [&](const Dispatch::Index& x) { return x.slot == eq->slot; });
         if (ix == d.indexes.end()) ix = d.indexes.insert(d.indexes.end(), Dispatch::Index{eq->slot, {}, {}});
-        ix->by_text[eq->text].emplace_back(ri, e);
-        ix->all.emplace_back(ri, e);
+        ix->by_text[eq->text].push_back({ri, e, eq->rest});  // found by its text: the equality holds
+        ix->all.push_back({ri, e, 0});
       }
     rules_.push_back(std::move(rs));
   }
@@ -361,14 +361,14 @@ void Engine::process_batch() {
       }
     }
     if (!d.indexes.empty()) std::sort(cand.begin(), cand.end());
-    for (auto [ri, var] : cand) {
+    for (auto [ri, var, from] : cand) {
       auto& rs = *rules_[ri];
       const auto& r = *rs.rule;
       Rows rows(r.events.size());
       rows.set(var, e.get());
       Image::Context ctx{rows.rows.data(), nullptr, t, &scratch_};
       const auto& ev = r.events[var];
-      if (ev.where != bc::kNone && !image_.test(ev.where, ctx)) {
+      if (ev.where != bc::kNone && from != Image::Equality::kTrue && !image_.test(ev.where, ctx, from)) {
         scratch_.reset();
         continue;
       }

@@ -69,7 +69,11 @@ class Engine {
   // Per table, the (rule, event) pairs that read it: those whose filter needs a column to
   // equal a string (Image::required_equality) indexed by that column and string, so a row
   // meets only the filters it can pass; the others always.
-  using Entry = std::pair<std::uint32_t, std::uint32_t>;
+  struct Entry {
+    std::uint32_t rule, var;
+    std::uint32_t from = 0;  // where its filter starts (Image::Equality::rest when indexed)
+    bool operator<(const Entry& o) const { return rule != o.rule ? rule < o.rule : var < o.var; }
+  };
   struct Dispatch {
     std::vector<Entry> always;
     struct Index {

@@ -620,17 +620,18 @@ std::optional<Image::Equality> Image::required_equality(std::uint32_t ci) const 
     if (pc >= ch.len) return std::nullopt;
   }
   if (code[pc].op != Opcode::Ret) return std::nullopt;
-  return Equality{slot_[code[0].c], consts_[code[1].c].str()};
+  // A true first comparison: `and` pops it and goes on at 4, with the stack empty again.
+  return Equality{slot_[code[0].c], consts_[code[1].c].str(), code[3].op == Opcode::Ret ? Equality::kTrue : 4u};
 }
 
-Val Image::eval(std::uint32_t ci, const Context& ctx) const {
+Val Image::eval(std::uint32_t ci, const Context& ctx, std::uint32_t from) const {
   const auto& ch = p_.chunks[ci];
   // Uninitialised on purpose: the verifier proved every slot is written before it is read.
   alignas(Val) unsigned char raw[sizeof(Val) * (bc::kMaxStack + 1)];
   Val* sp = reinterpret_cast<Val*>(raw);  // next free
   const bc::Insn* code = p_.code.data() + ch.start;
   Arena& scratch = *ctx.scratch;
-  for (std::uint32_t pc = 0;; ++pc) {
+  for (std::uint32_t pc = from;; ++pc) {
     const auto& in = code[pc];
     switch (in.op) {
       case Opcode::Col: *sp++ = ctx.rows[in.a][slot_[in.c]]; break;

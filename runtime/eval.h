@@ -55,6 +55,10 @@ class Image {
   struct Equality {
     std::uint32_t slot;
     std::string_view text;
+    // Where the rest of the predicate starts once the equality is known to hold (the
+    // instruction after the first `and`), or kTrue when the equality is the whole predicate.
+    std::uint32_t rest;
+    static constexpr std::uint32_t kTrue = UINT32_MAX;
   };
   std::optional<Equality> required_equality(std::uint32_t chunk) const;
 
@@ -64,10 +68,12 @@ class Image {
     std::int64_t now = 0;              // now(): the replay clock
     Arena* scratch = nullptr;          // temporaries of this evaluation
   };
-  Val eval(std::uint32_t chunk, const Context& ctx) const;
+  // `from`: start there instead of at the chunk's first instruction, with an empty stack
+  // (only at a point where the code itself has an empty stack: Equality::rest).
+  Val eval(std::uint32_t chunk, const Context& ctx, std::uint32_t from = 0) const;
   // A predicate's truth: null is false.
-  bool test(std::uint32_t chunk, const Context& ctx) const {
-    Val v = eval(chunk, ctx);
+  bool test(std::uint32_t chunk, const Context& ctx, std::uint32_t from = 0) const {
+    Val v = eval(chunk, ctx, from);
     return v.tag == Tag::Bool && v.b;
   }
 
