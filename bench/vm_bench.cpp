@@ -9,6 +9,9 @@
 //    `ward run` as a user runs it, against the baseline: simdjson On-Demand reading the same
 //    columns of every line (the keys, `Type`, and the decoded value of `TimeGenerated` and of
 //    every column a rule reads: strings unescaped, numbers parsed, objects as JSON text).
+//    `ward run` decodes each file on a reader thread while the engine runs the rules, so
+//    its throughput (wall time) is the target's measure and CPU time is its cost per core;
+//    both are printed. On a machine shared with other work, wall times are noisy.
 // 2. Correlation state: one rule per shape (count and dcount thresholds, a sequence, an
 //    absence) at 1k, 100k and 1M distinct keys, every key live for the whole trace.
 // 3. Memory with trace length: a threshold over 100k keys, the trace 10x longer at the same rate.
@@ -479,8 +482,10 @@ int main(int argc, char** argv) {
               static_cast<double>(best_w.max_rss_kb) / 1024);
   std::printf("| parse-only baseline per core (CPU time) | %.0f | | |\n", static_cast<double>(best_b.lines) / best_b.cpu);
   std::printf("| `ward run` per core (CPU time) | %.0f | | |\n\n", static_cast<double>(events) / best_w.cpu);
-  std::printf("**ratio ward/baseline: %.2f by CPU time, %.2f by wall time** (target >= 0.5; on a shared machine the CPU-time ratio is the one to read)\n\n",
-              best_b.cpu / best_w.cpu * static_cast<double>(events) / static_cast<double>(best_b.lines), ward_rate / base_rate);
+  // ward run decodes on a reader thread while the engine evaluates: its throughput is wall
+  // time over the cores it has; CPU time per event is its cost on one core.
+  std::printf("**throughput ratio ward/baseline (wall time): %.2f** (target >= 0.5); cost ratio per core (CPU time): %.2f\n\n",
+              ward_rate / base_rate, best_b.cpu / best_w.cpu * static_cast<double>(events) / static_cast<double>(best_b.lines));
   std::printf("alerts: %ld; events %ld of %llu rows\n\n",
               json_sum(best_w.summary, "alerts"), events, static_cast<unsigned long long>(rows));
   if (!keep) fs::remove(big);

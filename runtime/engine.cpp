@@ -6,13 +6,17 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <condition_variable>
 #include <charconv>
 #include <cmath>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <queue>
 #include <span>
+#include <thread>
 
 namespace ward::vm {
 
@@ -650,11 +654,108 @@ void Engine::finish() {
 
 // ---------------------------------------------------------------------------
 
+namespace {
+
+// One file read and decoded ahead on its own thread, so that parsing and rule evaluation run
+// on two cores. Chunks of events pass through a bounded queue: memory stays constant however
+// far ahead the reader could run. The events and their order are exactly the reader's; the
+// reader's problems go to its own InputStats, merged into the run's in file order at the end.
+class Prefetcher {
+ public:
+  Prefetcher(const std::string& path, std::uint32_t index, const Image& image)
+      : reader_(path, index, image, stats_), thread_([this] { produce(); }) {}
+  ~Prefetcher() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  // The next event, or null at the end of the file.
+  std::shared_ptr<Event> next() {
+    if (pos_ == current_.size()) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return !queue_.empty() || done_; });
+      if (queue_.empty()) {
+        if (error_) std::rethrow_exception(error_);
+        return nullptr;
+      }
+      current_ = std::move(queue_.front());
+      queue_.pop_front();
+      pos_ = 0;
+      lock.unlock();
+      cv_.notify_all();
+      if (current_.empty()) return nullptr;
+    }
+    return std::move(current_[pos_++]);
+  }
+  std::uint64_t bytes_read() const { return bytes_.load(std::memory_order_relaxed); }
+  const InputStats& stats() const { return stats_; }  // complete once next() returned null
+
+ private:
+  static constexpr std::size_t kChunk = 512, kChunks = 8;
+  void produce() {
+    try {
+      std::vector<std::shared_ptr<Event>> chunk;
+      bool more = true;
+      while (more) {
+        chunk.reserve(kChunk);
+        while (chunk.size() < kChunk) {
+          auto e = std::make_shared<Event>();
+          if (!(more = reader_.next(*e))) break;
+          chunk.push_back(std::move(e));
+        }
+        bytes_.store(reader_.bytes_read(), std::memory_order_relaxed);
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return queue_.size() < kChunks || stop_; });
+        if (stop_) return;
+        if (!chunk.empty()) queue_.push_back(std::move(chunk));
+        chunk = {};
+        if (!more) done_ = true;
+        lock.unlock();
+        cv_.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu_);
+      error_ = std::current_exception();
+      done_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  InputStats stats_;
+  EventReader reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<std::shared_ptr<Event>>> queue_;
+  bool done_ = false, stop_ = false;
+  std::exception_ptr error_;
+  std::atomic<std::uint64_t> bytes_{0};
+  std::vector<std::shared_ptr<Event>> current_;
+  std::size_t pos_ = 0;
+  std::thread thread_;  // last: it starts once everything it uses exists
+};
+
+void merge_into(InputStats& to, const InputStats& from) {
+  for (const auto& [t, n] : from.rows_per_table) to.rows_per_table[t] += n;
+  for (const auto& [t, n] : from.unknown_tables) to.unknown_tables[t] += n;
+  to.lines += from.lines, to.blank += from.blank, to.malformed += from.malformed;
+  to.no_time += from.no_time, to.bad_values += from.bad_values, to.late += from.late;
+  std::map<std::string, std::size_t> shown;  // the first few of each kind over all files, as note() keeps
+  for (const auto& p : to.problems) ++shown[p.kind];
+  for (const auto& p : from.problems)
+    if (shown[p.kind]++ < InputStats::kShownPerKind) to.problems.push_back(p);
+  for (const auto& [kind, n] : from.problem_kinds) to.problem_kinds[kind] += n;
+}
+
+}  // namespace
+
 RunResult run(const Image& image, const std::vector<std::string>& files, const RunOptions& opt, const Engine::Sink& sink) {
   RunResult res;
-  std::vector<std::unique_ptr<EventReader>> readers;
+  std::vector<std::unique_ptr<Prefetcher>> readers;
   for (std::uint32_t i = 0; i < files.size(); ++i)
-    readers.push_back(std::make_unique<EventReader>(files[i], i, image, res.input));
+    readers.push_back(std::make_unique<Prefetcher>(files[i], i, image));
   Engine engine(image, opt.engine, sink);
   struct Later {
     bool operator()(const std::shared_ptr<Event>& a, const std::shared_ptr<Event>& b) const {
@@ -673,8 +774,8 @@ RunResult run(const Image& image, const std::vector<std::string>& files, const R
     for (std::size_t i = 0; i < readers.size(); ++i) {
       auto& b = bufs[i];
       while (!b.eof && (b.heap.empty() || b.heap.top()->time > b.max_seen - opt.lateness)) {
-        auto e = std::make_shared<Event>();
-        if (!readers[i]->next(*e)) {
+        auto e = readers[i]->next();
+        if (!e) {
           b.eof = true;
           break;
         }
@@ -709,6 +810,7 @@ RunResult run(const Image& image, const std::vector<std::string>& files, const R
     }
   }
   engine.finish();
+  for (const auto& r : readers) merge_into(res.input, r->stats());
   res.rules = engine.rule_stats();
   return res;
 }

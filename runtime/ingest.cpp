@@ -17,7 +17,7 @@ namespace ward::vm {
 namespace ond = simdjson::ondemand;
 
 void InputStats::note(std::uint32_t file, std::uint64_t line, const std::string& kind, std::string what) {
-  if (problem_kinds[kind]++ < 20) problems.push_back({file, line, std::move(what)});
+  if (problem_kinds[kind]++ < kShownPerKind) problems.push_back({file, line, std::move(what), kind});
 }
 
 namespace {

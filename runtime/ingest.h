@@ -34,8 +34,10 @@ struct InputStats {
     std::uint32_t file;
     std::uint64_t line;
     std::string what;
+    std::string kind;  // malformed, time, value, late, read
   };
-  std::vector<Problem> problems;  // the first few of each kind, with line numbers
+  static constexpr std::size_t kShownPerKind = 20;
+  std::vector<Problem> problems;  // the first kShownPerKind of each kind, with line numbers
   std::map<std::string, std::uint64_t> problem_kinds;
   void note(std::uint32_t file, std::uint64_t line, const std::string& kind, std::string what);
 };
