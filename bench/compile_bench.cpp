@@ -788,6 +788,10 @@ std::uint64_t fnv1a(std::uint64_t h, const std::string& s) {
   std::exit(1);
 }
 
+// --antlr: parse with the ANTLR path alone (syntax::parse_reference), the figures before the
+// recursive-descent fast path, measured in the same build.
+bool g_antlr_only = false;
+
 // Compiles one unit to the given stage, adding its phase times to `res`. Every output
 // is kept until the clock has stopped, then folded into res.checksum.
 void compile_unit(const Schema& schema, const Unit& u, Stage stage, Result& res) {
@@ -803,7 +807,8 @@ void compile_unit(const Schema& schema, const Unit& u, Stage stage, Result& res)
   auto t1 = Clock::now();
   std::vector<W::ast::File> asts;
   asts.reserve(ids.size());
-  for (auto id : ids) asts.push_back(W::syntax::parse(sm->file(id), *sink));
+  for (auto id : ids)
+    asts.push_back(g_antlr_only ? W::syntax::parse_reference(sm->file(id), *sink) : W::syntax::parse(sm->file(id), *sink));
   auto t2 = Clock::now();
   W::ir::Module module;
   std::vector<std::string> kql;
@@ -981,6 +986,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--no-children") o.children = false;
     else if (a == "--profile") o.profile = std::stoi(need(i));
     else if (a == "--generate-only") o.generate_only = true;
+    else if (a == "--antlr") g_antlr_only = true;
     else if (a == "--write") o.write_dir = need(i);
     else if (a == "--child") o.child = need(i);
     else if (a == "--child-layout") o.child_layout = parse_layout(need(i));
@@ -1007,6 +1013,8 @@ Options parse_args(int argc, char** argv) {
           "  --no-children  skip the cold-start and peak-memory child processes\n"
           "  --write DIR    also write the generated files to DIR (DIR/library/*.ward, DIR/single.ward)\n"
           "  --generate-only  with --write: write the files and stop (bench/run.sh's `ward` CLI check)\n"
+          "  --antlr        parse with the ANTLR path only (syntax::parse_reference): the figures\n"
+          "                 without the recursive-descent fast path\n"
           "  --profile N    only: one warm-up, then N full compilations of the first layout inside\n"
           "                 profiled_run(), e.g. valgrind --tool=callgrind --toggle-collect='*profiled_run*'\n");
       std::exit(0);
@@ -1085,7 +1093,7 @@ ChildResult run_child(const Options& o, const std::string& mode, Layout l) {
   exe[n] = 0;
   std::string cmd = std::string("'") + exe + "' --child " + mode + " --child-layout " + layout_name(l) + " --rules " +
                     std::to_string(o.rules) + " --seed " + std::to_string(o.seed) + " --per-file " +
-                    std::to_string(o.per_file);
+                    std::to_string(o.per_file) + (g_antlr_only ? " --antlr" : "");
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) die("cannot run " + cmd);
   ChildResult r;

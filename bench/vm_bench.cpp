@@ -39,6 +39,7 @@
 #include "driver/pipeline.h"
 #include "runtime/bundle.h"
 #include "runtime/eval.h"
+#include "simulator/rng.h"
 
 namespace {
 
@@ -47,21 +48,7 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : s_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t below(std::uint64_t n) { return next() % n; }
-  bool chance(int pct) { return below(100) < static_cast<std::uint64_t>(pct); }
-
- private:
-  std::uint64_t s_;
-};
+using ward::sim::Rng;  // the simulator's seeded generator (simulator/rng.h)
 
 // ---- rules ----
 
@@ -150,23 +137,23 @@ struct RowGen {
     const std::string& n = c.name;
     if (n == "UserPrincipalName" || n == "UserId" || n == "MailboxOwnerUPN" || n == "AlternateSignInName") return q(user(u));
     if (n == "IPAddress" || n == "ClientIP" || n == "ClientIPAddress") return q(ip(rng.below(ips)));
-    if (n == "ResultType") return q(rng.chance(90) ? "0" : "50126");
-    if (n == "Operation") return q(rng.chance(70) ? "MailItemsAccessed" : rng.chance(50) ? "Send" : "FileAccessed");
-    if (n == "AppDisplayName") return q(rng.chance(60) ? "Office 365 Exchange Online" : "Microsoft Teams");
-    if (n == "UserAgent") return q(rng.chance(97) ? "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/114.0.0.0 Safari/537.36 Edg/114.0.1823.43" : "python-requests/2.31.0");
-    if (n == "ClientInfoString") return q(rng.chance(80) ? "Client=OWA;Action=ViaProxy" : "Client=REST;Client=RESTSystem;;");
-    if (n == "AppId") return q(rng.chance(90) ? "00000002-0000-0ff1-ce00-000000000000" : "a9b49b8e-5c5b-4a43-a1cf-8f8b3e7f4a11");
-    if (n == "RiskLevelDuringSignIn") return q(rng.chance(98) ? "none" : "high");
+    if (n == "ResultType") return q(rng.chance(0.9) ? "0" : "50126");
+    if (n == "Operation") return q(rng.chance(0.7) ? "MailItemsAccessed" : rng.chance(0.5) ? "Send" : "FileAccessed");
+    if (n == "AppDisplayName") return q(rng.chance(0.6) ? "Office 365 Exchange Online" : "Microsoft Teams");
+    if (n == "UserAgent") return q(rng.chance(0.97) ? "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/114.0.0.0 Safari/537.36 Edg/114.0.1823.43" : "python-requests/2.31.0");
+    if (n == "ClientInfoString") return q(rng.chance(0.8) ? "Client=OWA;Action=ViaProxy" : "Client=REST;Client=RESTSystem;;");
+    if (n == "AppId") return q(rng.chance(0.9) ? "00000002-0000-0ff1-ce00-000000000000" : "a9b49b8e-5c5b-4a43-a1cf-8f8b3e7f4a11");
+    if (n == "RiskLevelDuringSignIn") return q(rng.chance(0.98) ? "none" : "high");
     if (n == "LocationDetails") return R"({"city":"Redmond","state":"Washington","countryOrRegion":"US","geoCoordinates":{"latitude":47.68,"longitude":-122.12}})";
     if (n == "DeviceDetail") return R"({"deviceId":"","displayName":"","operatingSystem":"Windows 10","browser":"Edge 114.0.1823","isCompliant":false,"isManaged":false,"trustType":""})";
     switch (c.type) {
-      case T::Bool: return rng.chance(50) ? "true" : "false";
+      case T::Bool: return rng.chance(0.5) ? "true" : "false";
       case T::Int: case T::Long: return std::to_string(rng.below(1000));
       case T::Real: return fmt::format("{}.{}", rng.below(100), rng.below(10));
       case T::Datetime: return q(time);
       case T::Timespan: return q("00:00:01");
       case T::Guid: return q(fmt::format("{:08x}-6c67-4c5b-b112-36a304b66dad", rng.below(1u << 30)));
-      case T::Dynamic: return rng.chance(50) ? R"({"k":"v","n":1})" : "[]";
+      case T::Dynamic: return rng.chance(0.5) ? R"({"k":"v","n":1})" : "[]";
       default: return q(fmt::format("{}-{}", n.substr(0, 6), rng.below(100)));
     }
   }
@@ -183,7 +170,7 @@ struct RowGen {
                                                   "AppId", "RiskLevelDuringSignIn", "LocationDetails", "DeviceDetail"};
     for (const auto& c : t.columns) {
       if (c.name == "TimeGenerated" || c.name == "Type") continue;
-      if (!always.count(c.name) && rng.chance(55)) continue;
+      if (!always.count(c.name) && rng.chance(0.55)) continue;
       out += fmt::format(",\"{}\":{}", c.name, value(c, u, time));
     }
     out += "}\n";
@@ -438,7 +425,7 @@ int main(int argc, char** argv) {
     std::int64_t ticks = ward::kTicksPerDay * 19524;  // 2023-06-16
     const std::uint64_t want = static_cast<std::uint64_t>(gb * 1e9);
     while (bytes < want) {
-      g.row(buf, g.rng.chance(40), ticks);
+      g.row(buf, g.rng.chance(0.4), ticks);
       ticks += static_cast<std::int64_t>(g.rng.below(2 * ward::kTicksPerSecond));  // ~1 row a second
       ++rows;
       if (buf.size() > (1 << 20)) {
@@ -513,7 +500,7 @@ int main(int argc, char** argv) {
         for (long i = 0; i < state_events; ++i) {
           std::int64_t ticks = t0 + span * i / state_events;
           std::uint64_t k = r.below(static_cast<std::uint64_t>(keys));
-          if (mixed && r.chance(50))
+          if (mixed && r.chance(0.5))
             buf += fmt::format("{{\"Type\":\"OfficeActivity\",\"TimeGenerated\":\"{}\",\"UserId\":\"u{}@contoso.com\",\"Operation\":\"MailItemsAccessed\",\"ClientIP\":\"10.0.{}.{}\"}}\n",
                                ward::format_datetime(ticks), k, r.below(256), r.below(256));
           else

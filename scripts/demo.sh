@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: check and compile the shipped example rules, and show the KQL.
+# `make demo`: check the example rules, compile them to KQL, Sentinel, Sigma and bytecode, run them,
+# simulate the Storm-0558 campaign in a tenant, replay it and print which steps the rules catch.
 set -euo pipefail
 WARD=${1:-build/ward}
 cd "$(dirname "$0")/.."
@@ -25,6 +26,18 @@ echo "${bold}== every query through Microsoft's Kusto language service${reset}"
 node tests/tools/kql-check.js out/examples.kql.json
 echo
 echo
+echo "${bold}== ward compile --target sentinel-yaml / sentinel-arm examples/*.ward: checked by the Azure-Sentinel rules${reset}"
+"$WARD" compile --target sentinel-yaml examples/*.ward -o out/sentinel/
+"$WARD" compile --target sentinel-arm examples/*.ward -o out/sentinel-rules.json 2>/dev/null
+sed -n '1,12p' out/sentinel/mail_read_without_signin.yaml; echo "  ..."
+node tests/tools/sentinel-check.js --kql out/examples.kql.json --arm out/sentinel-rules.json --pair out/sentinel/*.yaml
+echo
+echo "${bold}== ward compile --target sigma examples/mail_read_without_signin.ward (absence: Sigma cannot say it)${reset}"
+"$WARD" compile --target sigma examples/mail_read_without_signin.ward || true
+echo "${bold}== ward compile --target sigma --allow-lossy examples/mail_bind_burst_from_hosting.ward${reset}"
+"$WARD" compile --target sigma --allow-lossy examples/mail_bind_burst_from_hosting.ward -o out/mail_bind_burst_from_hosting.sigma.yml
+sed -n '/^correlation:/,$p' out/mail_bind_burst_from_hosting.sigma.yml
+echo
 echo "${bold}== ward compile --target bytecode examples/*.ward -o out/examples.wardc; ward disasm (first rule)${reset}"
 "$WARD" compile --target bytecode examples/*.ward -o out/examples.wardc
 "$WARD" disasm out/examples.wardc | sed -n '/^rule mail_read_without_signin/,/^rule /p' | sed '$d'
@@ -33,4 +46,14 @@ echo "${bold}== ward run --rules out/examples.wardc --events examples/events/sam
 "$WARD" run --rules out/examples.wardc --events examples/events/sample.jsonl -o out/alerts.jsonl
 cat out/alerts.jsonl
 echo
-echo "Wrote out/examples.kql, out/examples.wardc and out/alerts.jsonl. Still to come: Sentinel/Sigma export, the simulator and coverage (issues 4-6)."
+echo "${bold}== ward simulate --scenario storm0558 --users 200 --days 14 --seed 7 --gzip --out out/trace${reset}"
+rm -rf out/trace
+"$WARD" simulate --scenario storm0558 --users 200 --days 14 --seed 7 --gzip --out out/trace
+echo
+echo "${bold}== ward coverage --rules examples/*.ward --events out/trace: which steps the example rules catch${reset}"
+"$WARD" coverage --rules examples/*.ward --events out/trace --json out/coverage.json \
+  --html out/coverage.html --navigator out/coverage-navigator.json
+echo "report: $PWD/out/coverage.html (open it in a browser)"
+echo "ATT&CK Navigator layer: $PWD/out/coverage-navigator.json"
+echo
+echo "Wrote out/examples.kql, out/sentinel/*.yaml, out/sentinel-rules.json, out/*.sigma.yml, out/examples.wardc and out/alerts.jsonl."

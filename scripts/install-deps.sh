@@ -11,6 +11,7 @@ PKGS=(
   libsimdjson-dev libyaml-cpp-dev libcli11-dev zlib1g-dev libre2-dev libicu-dev
   clang libclang-rt-14-dev
   nodejs npm
+  chromium  # headless screenshot test of the coverage HTML report
 )
 
 missing=()

@@ -12,11 +12,14 @@
 
 #include "backend/bytecode/bytecode.h"
 #include "backend/kql/kql.h"
+#include "driver/cmd_export.h"
 #include "runtime/engine.h"
 #include "ast/literals.h"
 #include "ast/value.h"
 #include "driver/pipeline.h"
 #include "passes/passes.h"
+#include "simulator/cli.h"
+#include "simulator/coverage.h"
 
 namespace {
 
@@ -98,9 +101,18 @@ int cmd_check(const Common& opt) {
   return report(c, opt);
 }
 
+bool allow_lossy = false;  // compile --allow-lossy (Sigma)
+
 int cmd_compile(const Common& opt, const std::string& target, const std::string& format, const std::string& out) {
   driver::Compilation c;
   driver::compile(opt.files, pipeline_options(opt), c);
+  if (driver::is_export_target(target)) {  // Sentinel: its limits are diagnostics too (cmd_export.cpp)
+    bool per_rule = driver::output_is_directory(out);
+    std::vector<driver::OutputFile> files;
+    if (!c.sink.has_errors() && !c.input_error) files = driver::export_rules(c, target, per_rule, allow_lossy);
+    if (int rc = report(c, opt)) return rc;
+    return driver::write_exports(files, out, per_rule);
+  }
   int rc = report(c, opt);
   if (rc != 0) return rc;
   std::string text;
@@ -429,8 +441,11 @@ int main(int argc, char** argv) {
   std::string target = "kql", format = "text", out;
   auto* compile = app.add_subcommand("compile", "compile rule files to a target");
   add_common(compile, compile_opt);
-  compile->add_option("--target,-t", target, "kql, bytecode (a bundle for `ward run`; needs -o) or ir")
-      ->check(CLI::IsMember({"kql", "bytecode", "ir"}));
+  compile->add_option("--target,-t", target,
+                      "kql, sentinel-yaml, sentinel-arm, sigma (one file per rule when -o is a directory), "
+                      "bytecode (a bundle for `ward run`; needs -o) or ir")
+      ->check(CLI::IsMember({"kql", "sentinel-yaml", "sentinel-arm", "sigma", "bytecode", "ir"}));
+  compile->add_flag("--allow-lossy", allow_lossy, "sigma: write rules Sigma states more weakly, the losses in their description");
   compile->add_option("--format", format, "text, or json (queries with the table schemas they read)")
       ->check(CLI::IsMember({"text", "json"}));
   compile->add_option("-o,--output", out, "output file (default: stdout)");
@@ -459,6 +474,8 @@ int main(int argc, char** argv) {
 
   RunArgs run_args;
   Common run_common;
+  auto* simulate_cli = ward::sim::add_simulate(app);
+  auto* coverage_cli = ward::sim::add_coverage(app);
   auto* run = app.add_subcommand("run", "run rules over exported Sentinel events and write alerts as JSON Lines");
   run->add_option("--rules,-r", run_args.rules, "a bundle, or rule files")->required()->check(CLI::ExistingFile);
   run->add_option("--events,-e", run_args.events, "JSON Lines or JSON array files, plain or .gz (- for stdin)")->required();
@@ -486,6 +503,9 @@ int main(int argc, char** argv) {
     return cmd_disasm(disasm_file, disasm_md);
   }
   if (*run) return cmd_run(run_args, run_common);
+  if (ward::sim::simulate_selected(simulate_cli)) return ward::sim::run_simulate(simulate_cli);
+  if (ward::sim::coverage_selected(coverage_cli))
+    return ward::sim::run_coverage(coverage_cli, [](const std::vector<std::string>& files, int& rc) { return load_rules(files, Common{}, rc); });
   if (*explain) return cmd_explain(explain_code, explain_markdown);
   if (*tables) return cmd_tables(tables_name, tables_markdown, tables_schemas);
   if (*passes_cmd) {

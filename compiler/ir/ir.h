@@ -140,6 +140,9 @@ struct Meta {
   Severity severity = Severity::Medium;
   std::vector<std::string> tactics, techniques, tags, references, falsepositives;
   std::string created, modified;  // dates as written (yyyy-mm-dd)
+  // Sentinel's alertDetailsOverride: text with up to 3 {{column}} placeholders.
+  std::string alert_title, alert_description;
+  std::map<std::string, Span> spans;  // each metadata key's value, for diagnostics raised later (export)
 };
 
 struct OutcomeField {

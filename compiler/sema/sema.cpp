@@ -110,7 +110,8 @@ const std::map<std::string, std::vector<std::string>>& entity_types() {
 }
 const std::vector<std::string> kMetaKeys = {"id",   "title",     "description",    "severity", "status",
                                             "version", "author", "tactics",        "techniques", "attack",
-                                            "tags", "references", "falsepositives", "created",  "modified"};
+                                            "tags", "references", "falsepositives", "created",  "modified",
+                                            "alert_title", "alert_description"};
 
 // T1234 or T1234.567
 bool is_technique(const std::string& s) {
@@ -569,7 +570,10 @@ class Checker {
         continue;
       }
       seen[k] = e.key.span;
+      m.spans[k] = e.value.span;
       if (k == "title") want_string(e, m.title);
+      else if (k == "alert_title") want_string(e, m.alert_title);
+      else if (k == "alert_description") want_string(e, m.alert_description);
       else if (k == "description") want_string(e, m.description);
       else if (k == "author") want_string(e, m.author);
       else if (k == "version") want_string(e, m.version);

@@ -8,7 +8,9 @@
 #include "antlr4-runtime.h"
 #include "ast/literals.h"
 #include "syntax/lexer.h"
+#include "syntax/limits.h"
 #include "syntax/parse.h"
+#include "syntax/rd_parser.h"
 
 namespace ward::syntax {
 
@@ -80,7 +82,7 @@ class ErrorListener : public antlr4::BaseErrorListener {
       const auto& vocab = parser->getVocabulary();
       for (auto t : set.toList()) {
         if (t == static_cast<ssize_t>(L::WS) || is_error_token(static_cast<size_t>(t))) continue;
-        expected.push_back(t == antlr4::Token::EOF ? "end of file" : vocab.getDisplayName(t));
+        expected.push_back(t == static_cast<ssize_t>(antlr4::Token::EOF) ? "end of file" : vocab.getDisplayName(t));
       }
     }
     auto builder = sink_.report(Code::SyntaxError, span, fmt::format("unexpected {}", token_display(bad)));
@@ -136,11 +138,6 @@ class ErrorListener : public antlr4::BaseErrorListener {
   size_t last_line_ = 0;
   long last_item_ = -2;
 };
-
-// Deepest expression the AST builder, sema and backends will recurse through.
-constexpr int kMaxDepth = 256;
-// Deepest bracket nesting handed to ANTLR's recursive-descent parser.
-constexpr int kMaxBracketDepth = 128;
 
 // ANTLR 4.9's generated accessors (`ctx->expr(1)`, labelled-alternative tests) dynamic_cast
 // every child they pass, which was a fifth of all parsing time. The builder instead reads the
@@ -853,6 +850,12 @@ std::string dump_tokens(const std::string& text, bool reference) {
 }
 
 ast::File parse(const source::SourceFile& file, diag::Sink& sink) {
+  // The recursive-descent fast path; ANTLR (and its diagnostics) for anything it gives up on.
+  if (auto fast = parse_fast(file)) return std::move(*fast);
+  return parse_reference(file, sink);
+}
+
+ast::File parse_reference(const source::SourceFile& file, diag::Sink& sink) {
   if (auto bad = source::first_invalid_utf8(file.text()); bad != std::string::npos) {
     sink.report(Code::InvalidUtf8, source::Span{file.id(), static_cast<std::uint32_t>(bad),
                                                 static_cast<std::uint32_t>(bad + 1)},

@@ -5,6 +5,7 @@
 #include "syntax/lexer.h"
 
 #include <array>
+#include <stdexcept>
 
 #include "WardLexer.h"
 
@@ -85,6 +86,8 @@ struct Text {
   }
   // (H16 ':'){7} H16  |  (H16 (':' H16)*)? '::' (H16 (':' H16)*)? ('.' DIGIT+ '.' DIGIT+ '.' DIGIT+)?
   std::size_t ipv6(std::size_t i) const {
+    // every alternative has a ':' right after the (greedy, at most 4 digit) first H16
+    if (at(i + h16(i)) != ':') return 0;
     std::size_t best = 0;
     {  // eight groups
       std::size_t n = 0;
@@ -202,6 +205,30 @@ constexpr Keyword kKeywords[] = {
     {"endswith", L::ENDSWITH},   {"has", L::HAS},             {"matches", L::MATCHES}, {"regex", L::REGEX},
     {"cidr", L::CIDR}};
 
+// kKeywords by first letter, for the lookup of a word (only one keyword can equal it,
+// so the order within a bucket does not matter).
+struct KeywordIndex {
+  std::array<std::array<const Keyword*, 8>, 26> by_first{};
+  KeywordIndex() {
+    std::array<std::size_t, 26> n{};
+    for (const auto& k : kKeywords) {
+      auto f = static_cast<std::size_t>(k.text[0] - 'a');
+      // five at most share a first letter today; more is a bug in this table, not in any input
+      if (n[f] == by_first[f].size()) throw std::logic_error("lexer: enlarge KeywordIndex");
+      by_first[f][n[f]++] = &k;
+    }
+  }
+  std::size_t find(Sv word) const {
+    if (word[0] < 'a' || word[0] > 'z') return 0;
+    for (const Keyword* k : by_first[static_cast<std::size_t>(word[0] - 'a')]) {
+      if (!k) break;
+      if (k->text == word) return k->type;
+    }
+    return 0;
+  }
+};
+const KeywordIndex kKeywordIndex;
+
 // Operators after `!`, longest first.
 constexpr Keyword kBang[] = {{"!startswith", L::NOT_STARTSWITH}, {"!contains", L::NOT_CONTAINS},
                              {"!endswith", L::NOT_ENDSWITH},     {"!in~", L::NOT_IN_CI},
@@ -210,10 +237,10 @@ constexpr Keyword kBang[] = {{"!startswith", L::NOT_STARTSWITH}, {"!contains", L
 
 }  // namespace
 
-std::pair<std::size_t, std::size_t> FastLexer::match() const {
-  Text t{text_};
-  const std::size_t i = pos_;
-  const char c = text_[i];
+std::pair<std::size_t, std::size_t> lex_at(std::string_view text, std::size_t pos) {
+  Text t{text};
+  const std::size_t i = pos;
+  const char c = text[i];
   // Candidates as (length, type), considered in the grammar's rule order; a later rule
   // wins only with a strictly longer match.
   std::size_t len = 0, type = L::ERROR_CHAR;
@@ -224,8 +251,8 @@ std::pair<std::size_t, std::size_t> FastLexer::match() const {
   switch (c) {
     case ' ': case '\t': case '\r': case '\n': case '\f': {
       std::size_t n = 0;
-      while (i + n < text_.size() && (text_[i + n] == ' ' || text_[i + n] == '\t' || text_[i + n] == '\r' ||
-                                       text_[i + n] == '\n' || text_[i + n] == '\f'))
+      while (i + n < text.size() && (text[i + n] == ' ' || text[i + n] == '\t' || text[i + n] == '\r' ||
+                                       text[i + n] == '\n' || text[i + n] == '\f'))
         ++n;
       return {n, L::WS};
     }
@@ -260,12 +287,12 @@ std::pair<std::size_t, std::size_t> FastLexer::match() const {
     case '/':
       if (t.at(i + 1) == '/') {
         std::size_t n = 2;
-        while (i + n < text_.size() && text_[i + n] != '\r' && text_[i + n] != '\n') ++n;
+        while (i + n < text.size() && text[i + n] != '\r' && text[i + n] != '\n') ++n;
         return {n, L::LINE_COMMENT};
       }
       if (t.at(i + 1) == '*') {
-        auto end = text_.find("*/", i + 2);
-        if (end == Sv::npos) return {text_.size() - i, L::UNTERMINATED_COMMENT};
+        auto end = text.find("*/", i + 2);
+        if (end == Sv::npos) return {text.size() - i, L::UNTERMINATED_COMMENT};
         return {end + 2 - i, L::BLOCK_COMMENT};
       }
       return {1, L::SLASH};
@@ -273,11 +300,11 @@ std::pair<std::size_t, std::size_t> FastLexer::match() const {
       std::size_t n = 1;
       while (true) {
         char x = t.at(i + n);
-        if (i + n >= text_.size() || x == '\r' || x == '\n') return {n, L::UNTERMINATED_STRING};
+        if (i + n >= text.size() || x == '\r' || x == '\n') return {n, L::UNTERMINATED_STRING};
         if (x == '"') return {n + 1, L::STRING};
         if (x == '\\') {
           char y = t.at(i + n + 1);
-          if (i + n + 1 >= text_.size() || y == '\r' || y == '\n') return {n + 1, L::UNTERMINATED_STRING};
+          if (i + n + 1 >= text.size() || y == '\r' || y == '\n') return {n + 1, L::UNTERMINATED_STRING};
           n += 2;
         } else {
           ++n;
@@ -296,11 +323,7 @@ std::pair<std::size_t, std::size_t> FastLexer::match() const {
     // DURATION REAL INT ... RAW_STRING VAR IDENT; keywords come before all of them
     auto word = t.ident(i);
     if (word)
-      for (const auto& k : kKeywords)
-        if (k.text.size() == word && text_.substr(i, word) == k.text) {
-          offer(word, k.type);
-          break;
-        }
+      if (auto k = kKeywordIndex.find(text.substr(i, word))) offer(word, k);
     if (t.lit(i, "in~")) offer(3, L::IN_CI);
     if (digit(c)) offer(t.datetime(i), L::DATETIME);
     if (hex(c)) offer(t.guid(i), L::GUID);
@@ -322,8 +345,8 @@ std::pair<std::size_t, std::size_t> FastLexer::match() const {
     }
     if (c == 'r' && t.at(i + 1) == '"') {
       std::size_t n = 2;
-      while (i + n < text_.size() && text_[i + n] != '"' && text_[i + n] != '\r' && text_[i + n] != '\n') ++n;
-      if (t.at(i + n) == '"' && i + n < text_.size()) offer(n + 1, L::RAW_STRING);
+      while (i + n < text.size() && text[i + n] != '"' && text[i + n] != '\r' && text[i + n] != '\n') ++n;
+      if (t.at(i + n) == '"' && i + n < text.size()) offer(n + 1, L::RAW_STRING);
     }
     offer(word, L::IDENT);
     if (len) return {len, type};
@@ -342,7 +365,7 @@ std::unique_ptr<antlr4::Token> FastLexer::nextToken() {
     eof_ = true;
     return tok;
   }
-  auto [n, type] = match();
+  auto [n, type] = lex_at(text_, pos_);
   Sv lexeme = text_.substr(pos_, n);
   std::size_t points = 0;
   for (unsigned char ch : lexeme) points += (ch & 0xC0) != 0x80;

@@ -14,6 +14,11 @@
 
 namespace ward::syntax {
 
+// The token at byte `pos` of `text` (pos < text.size()): its length in bytes and its
+// grammar::WardLexer type. FastLexer wraps it in ANTLR tokens; the recursive-descent parser
+// (rd_parser.h) calls it directly, so that the fast path allocates no token objects.
+std::pair<std::size_t, std::size_t> lex_at(std::string_view text, std::size_t pos);
+
 class FastLexer : public antlr4::TokenSource {
  public:
   explicit FastLexer(std::string_view text) : text_(text) {}
@@ -28,9 +33,6 @@ class FastLexer : public antlr4::TokenSource {
   }
 
  private:
-  // Length in bytes of the token at pos_ and its type.
-  std::pair<std::size_t, std::size_t> match() const;
-
   std::string_view text_;
   std::size_t pos_ = 0;     // byte offset
   std::size_t index_ = 0;   // code-point offset (ANTLR's token indices)

@@ -4,11 +4,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "ast/dump.h"
 #include "backend/kql/kql.h"
 #include "driver/pipeline.h"
 #include "passes/passes.h"
 #include "sema/sema.h"
 #include "syntax/parse.h"
+#include "syntax/rd_parser.h"
 
 namespace {
 // The shipped Sentinel schema, parsed once, so fuzz inputs can name real tables.
@@ -41,6 +43,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (ward::source::first_invalid_utf8(sm.file(id).text()) == std::string::npos &&
       ward::syntax::dump_tokens(sm.file(id).text(), false) != ward::syntax::dump_tokens(sm.file(id).text(), true))
     std::abort();
+  // the recursive-descent parser must build the ANTLR path's AST wherever it accepts
+  if (auto fast = ward::syntax::parse_fast(sm.file(id))) {
+    ward::diag::Sink reference_sink;
+    auto reference = ward::syntax::parse_reference(sm.file(id), reference_sink);
+    if (!reference_sink.all().empty() || ward::ast::dump(*fast) != ward::ast::dump(reference)) std::abort();
+  }
   auto file = ward::syntax::parse(sm.file(id), sink);
   std::vector<std::uint32_t> syntax_errors;
   for (const auto& d : sink.all()) syntax_errors.push_back(d.primary.begin);

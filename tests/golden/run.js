@@ -61,7 +61,9 @@ function diff(a, b) {
   return out.join("\n");
 }
 
-const stages = ["syntax", "sema", "ir", "kql"];
+const stages = ["syntax", "sema", "ir", "kql", "sentinel", "sigma"];
+let sentinelCheck = null;
+try { sentinelCheck = require("../tools/sentinel-check.js"); } catch (e) { /* reported below */ }
 const codes = new Set();
 for (const stage of stages) {
   const dir = path.join(root, stage);
@@ -73,6 +75,14 @@ for (const stage of stages) {
     if (opt.filter && !name.includes(opt.filter)) continue;
     const stem = path.join(dir, base);
     let ok = true;
+    if (stage === "sigma") {
+      if (sigmaGolden(name, stem, dir, file, base.startsWith("fail_"))) passed++;
+      continue;
+    }
+    if (stage === "sentinel") {  // export: limits are checked by compile, not check (tests/golden/sentinel/README.md)
+      if (sentinelGolden(name, stem, dir, file, base.startsWith("fail_"))) passed++;
+      continue;
+    }
     if (base.startsWith("fail_")) {
       const r = ward(dir, ["check", file]);
       if (r.signal) { fail(name, `ward crashed with ${r.signal}`); continue; }
@@ -105,6 +115,73 @@ for (const stage of stages) {
     }
     if (ok) passed++;
   }
+}
+
+// sentinel/: fail_* must fail `ward compile --target sentinel-yaml` (exit 1) with <case>.stderr;
+// others give <case>.sentinel.yaml and <case>.arm.json, which must pass tests/tools/sentinel-check.js,
+// agree with each other, and carry the KQL backend's query with zero Kusto diagnostics.
+function sentinelGolden(name, stem, dir, file, failCase) {
+  const y = ward(dir, ["compile", "--target", "sentinel-yaml", file]);
+  if (y.signal) { fail(name, `ward crashed with ${y.signal}`); return false; }
+  if (failCase) {
+    if (y.code !== 1) { fail(name, `expected exit 1 (errors), got ${y.code}\n${y.stderr}`); return false; }
+    if (!fs.existsSync(stem + ".stderr") && !opt.update) { fail(name, "a fail_ case needs its expected .stderr"); return false; }
+    for (const m of y.stderr.matchAll(/error\[(E\d{4})\]/g)) codes.add(m[1]);
+    return compare(name, stem + ".stderr", y.stderr);
+  }
+  if (y.code !== 0) { fail(name, `expected exit 0, got ${y.code}\n${y.stderr}`); return false; }
+  const a = ward(dir, ["compile", "--target", "sentinel-arm", file]);
+  if (a.code !== 0) { fail(name, `sentinel-arm failed\n${a.stderr}`); return false; }
+  let ok = compare(name, stem + ".stderr", y.stderr);
+  ok = compare(name, stem + ".sentinel.yaml", y.stdout) && ok;
+  ok = compare(name, stem + ".arm.json", a.stdout) && ok;
+  if (!sentinelCheck || !checkQuery) { fail(name, "tests/tools/sentinel-check.js could not be loaded (npm tools missing?)"); return false; }
+  const j = ward(dir, ["compile", "--target", "kql", "--format", "json", file]);
+  const queries = new Map(JSON.parse(j.stdout).queries.map((q) => [q.id, q]));
+  let template;
+  try { template = JSON.parse(a.stdout); } catch (e) { fail(name, `ARM is not JSON: ${e.message}`); return false; }
+  const problems = sentinelCheck.checkArm(template);
+  const docs = [];
+  for (const d of sentinelCheck.parseYamlText(y.stdout)) {
+    if (d.errors.length) problems.push(...d.errors);
+    else docs.push(d.doc);
+  }
+  for (const d of docs) {
+    problems.push(...sentinelCheck.checkRule(d));
+    const q = queries.get(d.id);
+    if (!q || q.query !== d.query) { problems.push(`rule ${d.id}: the YAML query is not the KQL backend's`); continue; }
+    for (const k of checkQuery(d.query, q.tables)) problems.push(`Kusto ${k.code}: ${k.message}`);
+    const r = (template.resources || []).find((x) => x.name === d.id);
+    if (!r) problems.push(`rule ${d.id}: not in the ARM template`);
+    else problems.push(...sentinelCheck.comparePair(d, r));
+  }
+  if (problems.length) { fail(name, problems.join("\n  ")); return false; }
+  return ok;
+}
+
+// sigma/: fail_* must fail `ward compile --target sigma` (exit 1) with <case>.stderr (errors, or
+// lossy warnings without --allow-lossy); others are compiled with --allow-lossy to <case>.sigma.yml
+// (their warnings in <case>.stderr), which must validate against the Sigma JSON schemas
+// (../shared/schemas/sigma, when present beside the repository).
+var sigmaValidate;  // var: used by the stage loop above
+function sigmaGolden(name, stem, dir, file, failCase) {
+  const y = ward(dir, ["compile", "--target", "sigma", ...(failCase ? [] : ["--allow-lossy"]), file]);
+  if (y.signal) { fail(name, `ward crashed with ${y.signal}`); return false; }
+  if (failCase) {
+    if (y.code !== 1) { fail(name, `expected exit 1 (errors), got ${y.code}\n${y.stderr}`); return false; }
+    if (!fs.existsSync(stem + ".stderr") && !opt.update) { fail(name, "a fail_ case needs its expected .stderr"); return false; }
+    for (const m of y.stderr.matchAll(/error\[(E\d{4})\]/g)) codes.add(m[1]);
+    return compare(name, stem + ".stderr", y.stderr);
+  }
+  if (y.code !== 0) { fail(name, `expected exit 0, got ${y.code}\n${y.stderr}`); return false; }
+  let ok = compare(name, stem + ".stderr", y.stderr);
+  ok = compare(name, stem + ".sigma.yml", y.stdout) && ok;
+  // The in-tree copy of the Sigma schemas (tests/tools/sigma-schemas, public domain).
+  const sc = require("../tools/sigma-check.js");
+  if (!sigmaValidate) sigmaValidate = sc.validator(path.resolve(root, "../tools/sigma-schemas"));
+  const { problems } = sc.check(sigmaValidate, [[file, y.stdout]]);
+  if (problems.length) { fail(name, problems.join("\n  ")); return false; }
+  return ok;
 }
 
 for (const f of failures) console.log(f);

@@ -89,7 +89,14 @@ function main(argv) {
   return 0;
 }
 
-module.exports = { checkQuery };
+// The column names of the query's result, as the Kusto binder types it (for checkers of
+// what an alert maps: every mapped column must be in the output).
+function resultColumns(query, tables) {
+  const rt = K.KustoCode.ParseAndAnalyze(query, globalsFor(tables)).ResultType;
+  return rt && rt.Columns ? Bridge.toArray(rt.Columns).map((c) => c.Name) : [];
+}
+
+module.exports = { checkQuery, resultColumns };
 if (require.main === module) {
   try {
     process.exitCode = main(process.argv.slice(2));
