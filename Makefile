@@ -15,8 +15,9 @@ build: deps
 demo: build
 	@bash scripts/demo.sh $(WARD)
 
-test: build
-	@bash scripts/test.sh $(BUILD)
+# The tests build their own configuration (build-asan: clang, ASan+UBSan, libFuzzer targets).
+test: deps
+	@bash scripts/test.sh
 
 bench: build
 	@bash bench/run.sh $(BUILD)

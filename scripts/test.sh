@@ -8,6 +8,7 @@ cmake -S . -B "$TB" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang
   -DWARD_SANITIZE=ON -DWARD_FUZZ=ON -DCMAKE_CXX_FLAGS="-O1" >/dev/null
 cmake --build "$TB" -j "$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0  # third-party caches only
 set +e
 (cd "$TB" && ctest --output-on-failure -j "$(nproc)") > "$TB/ctest.log" 2>&1
 rc=$?
