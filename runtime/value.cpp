@@ -308,7 +308,7 @@ struct Copier {
 }  // namespace
 
 Val parse_json(std::string_view text, Arena& arena, bool* ok) {
-  JsonParser jp{text.data(), text.data() + text.size(), arena};
+  JsonParser jp{text.data(), text.data() + text.size(), arena, 0, {}};
   Node n;
   bool null;
   bool good = jp.value(n, null);

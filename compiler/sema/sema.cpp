@@ -1019,7 +1019,10 @@ class Checker {
     auto r = expr(*a.args[1], ctx);
     bool membership = a.op == Op::In || a.op == Op::NotIn || a.op == Op::InCi || a.op == Op::NotInCi ||
                       a.op == Op::InCidr || a.op == Op::NotInCidr;
-    if (list_as_value(*l, a.op) | (!membership && list_as_value(*r, a.op))) {
+    // Both sides are checked (and reported) before deciding.
+    bool left_list = list_as_value(*l, a.op);
+    bool right_list = !membership && list_as_value(*r, a.op);
+    if (left_list || right_list) {
       auto e = make(ir::Expr::Kind::Literal, Type::Unknown, a.span);
       return e;
     }

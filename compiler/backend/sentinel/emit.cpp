@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <set>
 
+#include "backend/kql/kql.h"
 #include "backend/sentinel/sentinel.h"
 
 namespace ward::backend::sentinel {
@@ -56,23 +57,13 @@ void text_list(YAML::Emitter& y, const std::vector<std::string>& v) {
   y << YAML::EndSeq;
 }
 
+// A JSON string. KQL's double-quoted literal escapes exactly what JSON needs (quote, backslash,
+// control characters as \uXXXX) and keeps other UTF-8, so the KQL backend's quoting is reused.
 std::string json(const std::string& s, bool arm_expression_escape = true) {
-  std::string out = "\"";
+  std::string out = kql::string_literal(s);
   // ARM evaluates a string that starts with `[` and ends with `]` as an expression; `[[` escapes it.
-  if (arm_expression_escape && s.size() >= 2 && s.front() == '[' && s.back() == ']') out += '[';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7F) out += fmt::format("\\u{:04x}", c);
-        else out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
+  if (arm_expression_escape && s.size() >= 2 && s.front() == '[' && s.back() == ']') out.insert(1, "[");
+  return out;
 }
 
 std::string json_list(const std::vector<std::string>& v) {
