@@ -86,10 +86,7 @@ for (const stage of stages) {
     if (base.startsWith("fail_")) {
       const r = ward(dir, ["check", file]);
       if (r.signal) { fail(name, `ward crashed with ${r.signal}`); continue; }
-      if (r.code !== 1) { fail(name, `expected exit 1 (errors), got ${r.code}\n${r.stderr}`); continue; }
-      if (!fs.existsSync(stem + ".stderr") && !opt.update) { fail(name, "a fail_ case needs its expected .stderr"); continue; }
-      ok = compare(name, stem + ".stderr", r.stderr);
-      for (const m of r.stderr.matchAll(/error\[(E\d{4})\]/g)) codes.add(m[1]);
+      ok = failCaseResult(name, stem, r);
     } else {
       const target = stage === "ir" ? "ir" : "kql";
       const r = ward(dir, ["compile", "--target", target, file]);
@@ -117,18 +114,21 @@ for (const stage of stages) {
   }
 }
 
+// A fail_ case of any stage: exit 1, its expected <case>.stderr, and the error codes it covers.
+function failCaseResult(name, stem, r) {
+  if (r.code !== 1) { fail(name, `expected exit 1 (errors), got ${r.code}\n${r.stderr}`); return false; }
+  if (!fs.existsSync(stem + ".stderr") && !opt.update) { fail(name, "a fail_ case needs its expected .stderr"); return false; }
+  for (const m of r.stderr.matchAll(/error\[(E\d{4})\]/g)) codes.add(m[1]);
+  return compare(name, stem + ".stderr", r.stderr);
+}
+
 // sentinel/: fail_* must fail `ward compile --target sentinel-yaml` (exit 1) with <case>.stderr;
 // others give <case>.sentinel.yaml and <case>.arm.json, which must pass tests/tools/sentinel-check.js,
 // agree with each other, and carry the KQL backend's query with zero Kusto diagnostics.
 function sentinelGolden(name, stem, dir, file, failCase) {
   const y = ward(dir, ["compile", "--target", "sentinel-yaml", file]);
   if (y.signal) { fail(name, `ward crashed with ${y.signal}`); return false; }
-  if (failCase) {
-    if (y.code !== 1) { fail(name, `expected exit 1 (errors), got ${y.code}\n${y.stderr}`); return false; }
-    if (!fs.existsSync(stem + ".stderr") && !opt.update) { fail(name, "a fail_ case needs its expected .stderr"); return false; }
-    for (const m of y.stderr.matchAll(/error\[(E\d{4})\]/g)) codes.add(m[1]);
-    return compare(name, stem + ".stderr", y.stderr);
-  }
+  if (failCase) return failCaseResult(name, stem, y);
   if (y.code !== 0) { fail(name, `expected exit 0, got ${y.code}\n${y.stderr}`); return false; }
   const a = ward(dir, ["compile", "--target", "sentinel-arm", file]);
   if (a.code !== 0) { fail(name, `sentinel-arm failed\n${a.stderr}`); return false; }
@@ -167,12 +167,7 @@ var sigmaValidate;  // var: used by the stage loop above
 function sigmaGolden(name, stem, dir, file, failCase) {
   const y = ward(dir, ["compile", "--target", "sigma", ...(failCase ? [] : ["--allow-lossy"]), file]);
   if (y.signal) { fail(name, `ward crashed with ${y.signal}`); return false; }
-  if (failCase) {
-    if (y.code !== 1) { fail(name, `expected exit 1 (errors), got ${y.code}\n${y.stderr}`); return false; }
-    if (!fs.existsSync(stem + ".stderr") && !opt.update) { fail(name, "a fail_ case needs its expected .stderr"); return false; }
-    for (const m of y.stderr.matchAll(/error\[(E\d{4})\]/g)) codes.add(m[1]);
-    return compare(name, stem + ".stderr", y.stderr);
-  }
+  if (failCase) return failCaseResult(name, stem, y);
   if (y.code !== 0) { fail(name, `expected exit 0, got ${y.code}\n${y.stderr}`); return false; }
   let ok = compare(name, stem + ".stderr", y.stderr);
   ok = compare(name, stem + ".sigma.yml", y.stdout) && ok;
