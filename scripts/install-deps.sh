@@ -12,6 +12,7 @@ PKGS=(
   clang libclang-rt-14-dev
   nodejs npm
   chromium  # headless screenshot test of the coverage HTML report
+  libxml2-utils  # xmllint: `ward test --junit` output checked against tests/tools/junit.xsd
 )
 
 missing=()

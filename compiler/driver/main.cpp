@@ -20,6 +20,7 @@
 #include "passes/passes.h"
 #include "simulator/cli.h"
 #include "simulator/coverage.h"
+#include "simulator/test_runner.h"
 
 namespace {
 
@@ -194,6 +195,18 @@ std::unique_ptr<vm::Image> load_rules(const std::vector<std::string>& files, con
   rc = report(c, o);
   if (rc != 0) return nullptr;
   return std::make_unique<vm::Image>(backend::bytecode::compile(c.module, c.sm));
+}
+
+// Rules for `ward test`: rule files, compiled here, with their module (the tests live there).
+ward::sim::CompiledRules compile_for_tests(const std::vector<std::string>& files, int& rc) {
+  ward::sim::CompiledRules out;
+  out.compilation = std::make_unique<driver::Compilation>();
+  Common o;
+  o.files = files;
+  driver::compile(files, pipeline_options(o), *out.compilation);
+  rc = report(*out.compilation, o);
+  if (rc == 0) out.image = std::make_unique<vm::Image>(backend::bytecode::compile(out.compilation->module, out.compilation->sm));
+  return out;
 }
 
 int cmd_disasm(const std::string& path, bool markdown) {
@@ -476,6 +489,7 @@ int main(int argc, char** argv) {
   Common run_common;
   auto* simulate_cli = ward::sim::add_simulate(app);
   auto* coverage_cli = ward::sim::add_coverage(app);
+  auto* test_cli = ward::sim::add_test_command(app);
   auto* run = app.add_subcommand("run", "run rules over exported Sentinel events and write alerts as JSON Lines");
   run->add_option("--rules,-r", run_args.rules, "a bundle, or rule files")->required()->check(CLI::ExistingFile);
   run->add_option("--events,-e", run_args.events, "JSON Lines or JSON array files, plain or .gz (- for stdin)")->required();
@@ -506,6 +520,7 @@ int main(int argc, char** argv) {
   if (ward::sim::simulate_selected(simulate_cli)) return ward::sim::run_simulate(simulate_cli);
   if (ward::sim::coverage_selected(coverage_cli))
     return ward::sim::run_coverage(coverage_cli, [](const std::vector<std::string>& files, int& rc) { return load_rules(files, Common{}, rc); });
+  if (ward::sim::test_selected(test_cli)) return ward::sim::run_tests(test_cli, compile_for_tests);
   if (*explain) return cmd_explain(explain_code, explain_markdown);
   if (*tables) return cmd_tables(tables_name, tables_markdown, tables_schemas);
   if (*passes_cmd) {

@@ -1838,14 +1838,14 @@ class Checker {
         } else if (i.kind == ast::TestItem::Kind::Trace) {
           tc.trace = i.text;
         } else {
-          static const std::vector<std::string> known = {"alerts", "none", "steps", "entities"};
+          static const std::vector<std::string> known = {"alerts", "none", "steps", "entities", "false_positives"};
           ir::TestCase::Expectation ex;
           ex.what = i.what.text;
           ex.cmp = i.cmp;
           if (std::find(known.begin(), known.end(), ex.what) == known.end()) {
             sink_.report(Code::UnknownExpectation, i.what.span, fmt::format("unknown expectation `{}`", ex.what))
                 .help(diag::did_you_mean(ex.what, known))
-                .note("tests expect `alerts >= N`, `none`, `steps [...]` or `entities [...]`");
+                .note("tests expect `alerts >= N`, `none`, `steps [...]`, `entities [...]` or `false_positives <= N`");
             continue;
           }
           if (i.value) {
