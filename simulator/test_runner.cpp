@@ -229,7 +229,9 @@ int run_tests(const TestCli* c, const TestLoader& load) {
       if (!t.scenario.empty()) {
         s.src.scenario = t.scenario;
         std::string params;
-        for (const auto& [k, v] : t.params) {
+        for (const auto& kv : t.params) {
+          const std::string& k = kv.first;  // (clang 14 cannot capture a structured binding)
+          const std::string& v = kv.second;
           params += fmt::format(" {}={}", k, v);
           auto num = [&](long long& dst) {
             try {
