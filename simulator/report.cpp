@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "simulator/coverage_report.h"
+#include "simulator/replay.h"
 
 namespace ward::sim {
 
@@ -37,14 +38,6 @@ const char* colour(std::uint64_t caught, std::uint64_t events) {
   if (events == 0) return "#bdbdbd";
   double r = ratio(caught, events);
   return r >= 0.9 ? "#66bd63" : r > 0 ? "#fdae61" : "#f46d43";
-}
-
-std::string duration(std::int64_t s) {
-  if (s < 0) return "-";
-  if (s < 60) return fmt::format("{}s", s);
-  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
-  if (s < 86400) return fmt::format("{}h{:02}m", s / 3600, s / 60 % 60);
-  return fmt::format("{}d{:02}h", s / 86400, s / 3600 % 24);
 }
 
 // Lay out and render DOT text to an <svg> element (the XML prolog and doctype dropped).
@@ -105,7 +98,7 @@ std::string campaign_dot(const CoverageReport& r) {
     const auto& s = r.steps[i];
     std::string stat = s.events == 0 ? "no rows"
                        : s.caught == 0 ? fmt::format("<B>missed</B>: 0 of {} rows", s.events)
-                                       : fmt::format("{} of {} rows<BR/>first alert after {}", pct(s.caught, s.events), s.events, duration(s.ttd_s));
+                                       : fmt::format("{} of {} rows<BR/>first alert after {}", pct(s.caught, s.events), s.events, short_duration(s.ttd_s));
     d += fmt::format(" s{} [fillcolor=\"{}\", tooltip=\"{}\", label=<<B>{}</B><BR/>{}<BR/>{}>];\n", s.id, colour(s.caught, s.events),
                      esc(s.what), esc(s.id), wrap(s.what, 24), stat);
   }
@@ -176,7 +169,7 @@ bool write_html(const CoverageReport& r, const std::string& path) {
     h += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
                      esc(s.id), esc(s.what), esc(tech.empty() ? "-" : tech), s.events,
                      s.events == 0 ? "-" : s.caught ? "yes" : "<b>NO</b>",
-                     s.events ? fmt::format("{:.1f}%", 100 * ratio(s.caught, s.events)) : "-", duration(s.ttd_s));
+                     s.events ? fmt::format("{:.1f}%", 100 * ratio(s.caught, s.events)) : "-", short_duration(s.ttd_s));
   }
   h += "</table>\n<h2>Rules</h2>\n<table class=\"t\" id=\"rules\"><tr><th>rule</th><th>title</th><th>alerts</th><th>true</th><th>false</th>"
        "<th>FP/1k users/day</th><th>steps caught (recall, time to detect)</th></tr>\n";
@@ -185,7 +178,7 @@ bool write_html(const CoverageReport& r, const std::string& path) {
     for (std::size_t i = 1; i < r.steps.size() && i < ru.steps.size(); ++i)
       if (ru.steps[i].caught)
         steps += fmt::format("{}{} {:.0f}% {}", steps.empty() ? "" : ", ", r.steps[i].id, 100 * ratio(ru.steps[i].caught, r.steps[i].events),
-                             duration(ru.steps[i].ttd_s));
+                             short_duration(ru.steps[i].ttd_s));
     h += fmt::format("<tr><td><code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>"
                      "<td class=\"n\">{:.2f}</td><td>{}</td></tr>\n",
                      esc(ru.name), esc(ru.title), ru.alerts, ru.tp, ru.fp, ru.fp_rate, esc(steps.empty() ? "-" : steps));
