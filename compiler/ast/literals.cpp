@@ -141,8 +141,14 @@ std::optional<std::string> unescape(std::string_view body, std::size_t* bad_offs
   std::string out;
   out.reserve(body.size());
   for (std::size_t i = 0; i < body.size(); ++i) {
-    char c = body[i];
-    if (c != '\\') { out += c; continue; }
+    // the run up to the next backslash is copied as it is
+    auto bs = body.find('\\', i);
+    if (bs == std::string_view::npos) {
+      out.append(body.data() + i, body.size() - i);
+      break;
+    }
+    out.append(body.data() + i, bs - i);
+    i = bs;
     auto fail = [&](std::size_t len) -> std::optional<std::string> {
       if (bad_offset) *bad_offset = i;
       if (bad_len) *bad_len = std::min(len, body.size() - i);
@@ -164,7 +170,8 @@ std::optional<std::string> unescape(std::string_view body, std::size_t* bad_offs
         bool braced = j < body.size() && body[j] == '{';
         if (braced) ++j;
         while (j < body.size() && std::isxdigit(static_cast<unsigned char>(body[j])) && digits < (braced ? 6 : 4)) {
-          cp = cp * 16 + static_cast<std::uint32_t>(std::stoi(std::string(1, body[j]), nullptr, 16));
+          auto h = static_cast<unsigned char>(body[j]);
+          cp = cp * 16 + static_cast<std::uint32_t>(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
           ++j, ++digits;
         }
         if (braced) {

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
 
 #include <re2/re2.h>
 
@@ -52,7 +54,7 @@ const std::vector<FnInfo>& functions() {
   return k;
 }
 // Ward spelling of each function (the KQL spelling, except where Ward is plainer).
-std::string ward_fn_name(const FnInfo& f) {
+const char* ward_fn_name(const FnInfo& f) {
   if (f.fn == ir::Fn::Exists) return "exists";
   if (f.fn == ir::Fn::Empty) return "empty";
   if (f.fn == ir::Fn::Trim) return "trim";
@@ -490,7 +492,8 @@ class Checker {
   std::map<std::string, Span> id_spans_;
   std::vector<std::tuple<std::string, Span, std::string>> ids_;  // id, span, rule
   void check_rule_ids() {
-    std::map<std::string, std::pair<Span, std::string>> seen;
+    std::unordered_map<std::string, std::pair<Span, std::string>> seen;  // lookups only: order is ids_'s
+    seen.reserve(ids_.size());
     for (auto& [id, span, rule] : ids_) {
       auto lower = id;
       std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -541,7 +544,12 @@ class Checker {
       sink_.report(Code::MissingMetaBlock, r.name.span, fmt::format("rule `{}` has no `meta` block", r.name.text))
           .help("add `meta { title = \"...\" description = \"...\" severity = medium }`");
     }
-    std::map<std::string, Span> seen;
+    // the keys given so far (a rule has a dozen: a vector beats a map)
+    std::vector<std::pair<std::string_view, Span>> seen;
+    seen.reserve(r.meta.size());
+    auto find_seen = [&](std::string_view k) {
+      return std::find_if(seen.begin(), seen.end(), [&](const auto& p) { return p.first == k; });
+    };
     auto& m = rule.meta;
     auto want_string = [&](const ast::MetaEntry& e, std::string& out) {
       if (e.value.kind == ast::MetaValue::Kind::Literal && e.value.value.kind == LitKind::String) {
@@ -563,14 +571,15 @@ class Checker {
       return v.kind == ast::MetaValue::Kind::Literal ? v.value.s : v.text;
     };
     for (const auto& e : r.meta) {
-      const auto& k = e.key.text;
-      if (auto it = seen.find(k); it != seen.end()) {
+      const auto& ks = e.key.text;
+      const std::string_view k = ks;  // compared with literals: by length first
+      if (auto it = find_seen(k); it != seen.end()) {
         sink_.report(Code::DuplicateMetadata, e.key.span, fmt::format("metadata `{}` is given twice", k))
             .secondary(it->second, "first given here");
         continue;
       }
-      seen[k] = e.key.span;
-      m.spans[k] = e.value.span;
+      seen.emplace_back(k, e.key.span);
+      m.spans.emplace(ks, e.value.span);
       if (k == "title") want_string(e, m.title);
       else if (k == "alert_title") want_string(e, m.alert_title);
       else if (k == "alert_description") want_string(e, m.alert_description);
@@ -643,13 +652,13 @@ class Checker {
         });
       } else {
         sink_.report(Code::UnknownMetadata, e.key.span, fmt::format("unknown metadata key `{}`", k))
-            .help(diag::did_you_mean(k, kMetaKeys));
+            .help(diag::did_you_mean(ks, kMetaKeys));
       }
     }
     if (!r.meta_spans.empty()) {
       std::vector<std::string> missing;
       for (const char* req : {"title", "description", "severity"})
-        if (!seen.count(req)) missing.push_back(req);
+        if (find_seen(req) == seen.end()) missing.push_back(req);
       if (!missing.empty()) {
         std::string list;
         for (std::size_t i = 0; i < missing.size(); ++i) list += (i ? ", " : "") + fmt::format("`{}`", missing[i]);
@@ -671,6 +680,7 @@ class Checker {
           .help("add `events { $e = TableName where ... }`");
     }
     std::map<std::string, Span> seen;
+    rule.events.reserve(r.events.size());
     // Declare every variable first so that errors in one `where` don't hide another's.
     for (const auto& e : r.events) {
       ir::Event ev;
@@ -696,7 +706,7 @@ class Checker {
         else if (e.table.text == "AppTokenValidation_CL") b.help("this table is declared by `import token_validation`");
         ev.table = kNoTable;
       } else {
-        ev.table = module_.catalog.index.at(t->name);
+        ev.table = static_cast<std::uint32_t>(t - module_.catalog.tables.data());
       }
       rule.events.push_back(std::move(ev));
     }
@@ -759,10 +769,32 @@ class Checker {
           .help(diag::did_you_mean(col, names));
       return make(ir::Expr::Kind::Literal, Type::Unknown, whole);
     }
-    auto e = make(ir::Expr::Kind::Column, c->type, whole);
+    return column_expr(ev, *t, *c, whole);
+  }
+  ir::ExprPtr column_expr(std::uint32_t ev, const ir::Table& t, const ir::Column& c, Span whole) {
+    auto e = make(ir::Expr::Kind::Column, c.type, whole);
     e->var = ev;
-    e->column = t->index.at(col);
+    e->column = static_cast<std::uint32_t>(&c - t.columns.data());
     return e;
+  }
+
+  // Whether a column's name is also a constant's or a list's (NameShadowsColumn):
+  // one flag per column, computed per table when first asked (every constant and list
+  // is declared before any rule is checked).
+  std::vector<std::vector<bool>> shadowed_;  // [table][column]
+  bool shadowed(const ir::Table& t, const ir::Column& c) {
+    if (consts_.empty() && lists_.empty()) return false;
+    auto ti = static_cast<std::size_t>(&t - module_.catalog.tables.data());
+    if (shadowed_.size() <= ti) shadowed_.resize(module_.catalog.tables.size());
+    auto& flags = shadowed_[ti];
+    if (flags.empty()) {
+      flags.assign(t.columns.size() + 1, false);  // the extra flag marks the table as done
+      for (const auto& [n, _] : consts_)
+        if (const auto* cc = t.find(n)) flags[static_cast<std::size_t>(cc - t.columns.data())] = true;
+      for (const auto& [n, _] : lists_)
+        if (const auto* cc = t.find(n)) flags[static_cast<std::size_t>(cc - t.columns.data())] = true;
+    }
+    return flags[static_cast<std::size_t>(&c - t.columns.data())];
   }
 
   ir::ExprPtr expr(const ast::Expr& a, Ctx& ctx) {
@@ -793,6 +825,7 @@ class Checker {
         if (idx->type != Type::Long && idx->type != Type::String && idx->type != Type::Unknown)
           sink_.report(Code::WrongArgumentType, idx->span, "an index is an integer or a string key");
         auto e = make(ir::Expr::Kind::Index, Type::Dynamic, a.span);
+        e->args.reserve(2);
         e->args.push_back(std::move(base));
         e->args.push_back(std::move(idx));
         return e;
@@ -818,6 +851,7 @@ class Checker {
       case K::Binary: return binary_expr(a, ctx);
       case K::List: {
         auto e = make(ir::Expr::Kind::ListLit, Type::Dynamic, a.span);
+        e->args.reserve(a.args.size());
         for (const auto& item : a.args) {
           auto x = expr(*item, ctx);
           if (x->kind != ir::Expr::Kind::Literal)
@@ -833,12 +867,12 @@ class Checker {
   ir::ExprPtr name_expr(const ast::Expr& a, Ctx& ctx) {
     if (ctx.event) {
       const auto* t = table_of(*ctx.rule, *ctx.event);
-      if (t && t->find(a.name)) {
-        if (consts_.count(a.name) || lists_.count(a.name))
+      if (const auto* c = t ? t->find(a.name) : nullptr) {
+        if (shadowed(*t, *c))
           sink_.report(Code::NameShadowsColumn, a.span,
                        fmt::format("`{}` is both a column of `{}` and a constant or list; the column is used", a.name,
                                    t->name));
-        return column_ref(*ctx.rule, *ctx.event, a.name, a.span, a.span);
+        return column_expr(*ctx.event, *t, *c, a.span);
       }
     }
     if (auto it = consts_.find(a.name); it != consts_.end()) {
@@ -915,8 +949,7 @@ class Checker {
   }
 
   ir::ExprPtr call_expr(const ast::Expr& a, Ctx& ctx) {
-    static const std::set<std::string> aggs = {"count", "dcount", "sum"};
-    if (aggs.count(a.name)) {
+    if (a.name == "count" || a.name == "dcount" || a.name == "sum") {
       if (!ctx.allow_aggregates) {
         sink_.report(Code::AggregateOutsideThreshold, a.span, fmt::format("`{}` is an aggregate", a.name))
             .help("aggregates belong in a threshold condition or in a threshold rule's outcome");
@@ -925,12 +958,11 @@ class Checker {
       return aggregate_expr(a, ctx);
     }
     const FnInfo* f = nullptr;
-    std::vector<std::string> names;
-    for (const auto& fi : functions()) {
-      names.push_back(ward_fn_name(fi));
-      if (ward_fn_name(fi) == a.name) f = &fi;
-    }
+    for (const auto& fi : functions())
+      if (a.name == ward_fn_name(fi)) f = &fi;  // the last of equal names, as before
     if (!f) {
+      std::vector<std::string> names;
+      for (const auto& fi : functions()) names.emplace_back(ward_fn_name(fi));
       sink_.report(Code::UnknownFunction, a.name_span, fmt::format("unknown function `{}`", a.name))
           .help(diag::did_you_mean(a.name, names));
       for (const auto& arg : a.args) expr(*arg, ctx);  // still check the arguments
@@ -938,6 +970,7 @@ class Checker {
     }
     auto e = make(ir::Expr::Kind::Call, f->ret, a.span);
     e->fn = f->fn;
+    e->args.reserve(a.args.size());
     for (const auto& arg : a.args) e->args.push_back(expr(*arg, ctx));
     if (e->args.size() != f->params.size()) {
       sink_.report(Code::WrongArgumentCount, a.span,
@@ -1034,8 +1067,11 @@ class Checker {
     switch (a.op) {
       case Op::And:
       case Op::Or:
-        require_bool(*l, fmt::format("the left side of `{}`", ast::op_spelling(a.op)).c_str());
-        require_bool(*r, fmt::format("the right side of `{}`", ast::op_spelling(a.op)).c_str());
+        // (the context is formatted only for a side that require_bool will report)
+        if (l->type != Type::Bool && l->type != Type::Unknown)
+          require_bool(*l, fmt::format("the left side of `{}`", ast::op_spelling(a.op)).c_str());
+        if (r->type != Type::Bool && r->type != Type::Unknown)
+          require_bool(*r, fmt::format("the right side of `{}`", ast::op_spelling(a.op)).c_str());
         break;
       case Op::Eq:
       case Op::Ne:
@@ -1125,6 +1161,7 @@ class Checker {
       case Op::Not:
       case Op::Neg: break;
     }
+    e->args.reserve(2);  // one allocation, not two
     e->args.push_back(std::move(l));
     e->args.push_back(std::move(r));
     return e;
@@ -1237,6 +1274,13 @@ class Checker {
     return Type::Unknown;
   }
 
+  struct RegexVerdict {
+    bool ok = true;
+    std::string error;
+    RE2::ErrorCode code = RE2::NoError;
+  };
+  std::unordered_map<std::string, RegexVerdict> regex_verdicts_;  // pattern -> does RE2 compile it
+
   void check_regex(const ir::Expr& r) {
     if (r.kind != ir::Expr::Kind::Literal || r.value.kind != LitKind::String) {
       if (r.type != Type::Unknown)
@@ -1244,14 +1288,24 @@ class Checker {
       return;
     }
     // KQL's engine is RE2, and so is the VM's: a pattern is valid iff RE2 compiles it.
-    RE2::Options opts;
-    opts.set_log_errors(false);
-    RE2 re(r.value.s, opts);
-    if (!re.ok()) {
+    // Each distinct pattern is compiled once per compilation (libraries repeat patterns).
+    auto [it, fresh] = regex_verdicts_.try_emplace(r.value.s);
+    auto& verdict = it->second;
+    if (fresh) {
+      RE2::Options opts;
+      opts.set_log_errors(false);
+      RE2 re(r.value.s, opts);
+      verdict.ok = re.ok();
+      if (!verdict.ok) {
+        verdict.error = re.error();
+        verdict.code = re.error_code();
+      }
+    }
+    if (!verdict.ok) {
       auto b = sink_.report(Code::InvalidRegex, r.span,
                             fmt::format("this regular expression does not compile in RE2, the regex engine of KQL: {}",
-                                        re.error()));
-      if (re.error_code() == RE2::ErrorBadPerlOp || re.error_code() == RE2::ErrorBadEscape)
+                                        verdict.error));
+      if (verdict.code == RE2::ErrorBadPerlOp || verdict.code == RE2::ErrorBadEscape)
         b.note("RE2 has no lookahead, lookbehind or backreferences");
       b.help("write regexes as raw strings r\"...\" so backslashes stay as written");
     }
@@ -1628,15 +1682,19 @@ class Checker {
 
   void check_outcome(const ast::Rule& r, ir::Rule& rule) {
     duplicate_clauses(r.outcome_spans, "outcome");
-    std::map<std::string, Span> seen;
+    std::vector<std::pair<std::string_view, Span>> seen;  // a handful of fields: no map
+    seen.reserve(r.outcome.size());
+    rule.outcome.reserve(r.outcome.size());
     bool threshold = rule.corr.kind == ir::CorrKind::Threshold;
     for (const auto& f : r.outcome) {
-      if (auto it = seen.find(f.name.text); it != seen.end()) {
+      const std::string_view fname = f.name.text;
+      if (auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& p) { return p.first == fname; });
+          it != seen.end()) {
         sink_.report(Code::DuplicateOutcomeField, f.name.span, fmt::format("outcome field `{}` is defined twice", f.name.text))
             .secondary(it->second, "first defined here");
         continue;
       }
-      seen[f.name.text] = f.name.span;
+      seen.emplace_back(fname, f.name.span);
       if (f.name.text == "TimeGenerated" || (!f.name.text.empty() && f.name.text[0] == '_'))
         sink_.report(Code::ReservedOutcomeName, f.name.span, fmt::format("`{}` is a reserved outcome name", f.name.text))
             .note("every alert carries TimeGenerated (the completing event's time); names starting with `_` are "
@@ -1675,13 +1733,14 @@ class Checker {
   void check_entities(const ast::Rule& r, ir::Rule& rule) {
     warn_no_outcome(r, rule);
     duplicate_clauses(r.entities_spans, "entities");
-    std::vector<std::string> fields;
-    for (const auto& f : rule.outcome) fields.push_back(f.name);
-    std::vector<std::string> types;
-    for (const auto& [t, _] : entity_types()) types.push_back(t);
+    auto has_field = [&](const std::string& n) {
+      return std::any_of(rule.outcome.begin(), rule.outcome.end(), [&](const ir::OutcomeField& f) { return f.name == n; });
+    };
     for (const auto& m : r.entities) {
       auto it = entity_types().find(m.type.text);
       if (it == entity_types().end()) {
+        std::vector<std::string> types;
+        for (const auto& [t, _] : entity_types()) types.push_back(t);
         sink_.report(Code::UnknownEntityType, m.type.span, fmt::format("`{}` is not a Sentinel entity type", m.type.text))
             .help(diag::did_you_mean(m.type.text, types));
         continue;
@@ -1696,7 +1755,9 @@ class Checker {
               .help(diag::did_you_mean(i.identifier.text, it->second));
           continue;
         }
-        if (std::find(fields.begin(), fields.end(), i.field.text) == fields.end()) {
+        if (!has_field(i.field.text)) {
+          std::vector<std::string> fields;
+          for (const auto& f : rule.outcome) fields.push_back(f.name);
           sink_.report(Code::UnknownOutcomeField, i.field.span,
                        fmt::format("`{}` is not an outcome field of this rule", i.field.text))
               .help(fields.empty() ? "entities map outcome fields: add an `outcome { ... }` block"
@@ -1893,20 +1954,33 @@ ir::Module analyze(const std::vector<Input>& files, source::SourceManager& sm, d
 
 std::string derived_rule_id(const std::string& rule_name) {
   // Two 64-bit FNV-1a hashes with different offsets make a 128-bit name hash.
-  auto fnv = [](const std::string& s, std::uint64_t h) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 0x100000001b3ULL;
-    }
+  // (hashed as "ward-rule:" + rule_name, without building that string)
+  auto fnv = [&](std::uint64_t h) {
+    for (unsigned char c : std::string_view("ward-rule:")) h = (h ^ c) * 0x100000001b3ULL;
+    for (unsigned char c : rule_name) h = (h ^ c) * 0x100000001b3ULL;
     return h;
   };
-  std::string key = "ward-rule:" + rule_name;
-  std::uint64_t hi = fnv(key, 0xcbf29ce484222325ULL);
-  std::uint64_t lo = fnv(key, 0x84222325cbf29ce4ULL ^ hi);
+  std::uint64_t hi = fnv(0xcbf29ce484222325ULL);
+  std::uint64_t lo = fnv(0x84222325cbf29ce4ULL ^ hi);
   hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000008000ULL;  // version 8
   lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 9562 variant
-  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF, lo >> 48,
-                     lo & 0xFFFFFFFFFFFFULL);
+  // 8-4-4-4-12 lower-case hex digits: hi's 64 bits, then lo's
+  std::string out(36, '-');
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::size_t pos = 0;
+  auto put = [&](std::uint64_t v, int bits) {
+    for (int b = bits - 4; b >= 0; b -= 4) out[pos++] = kHex[(v >> b) & 0xF];
+  };
+  put(hi >> 32, 32);
+  ++pos;
+  put((hi >> 16) & 0xFFFF, 16);
+  ++pos;
+  put(hi & 0xFFFF, 16);
+  ++pos;
+  put(lo >> 48, 16);
+  ++pos;
+  put(lo & 0xFFFFFFFFFFFFULL, 48);
+  return out;
 }
 
 }  // namespace ward::sema

@@ -15,9 +15,12 @@ Span Span::cover(const Span& a, const Span& b) {
 
 SourceFile::SourceFile(FileId id, std::string path, std::string text)
     : id_(id), path_(std::move(path)), text_(std::move(text)) {
+  line_starts_.reserve(text_.size() / 32 + 1);  // source lines average about 50 bytes
   line_starts_.push_back(0);
-  for (std::uint32_t i = 0; i < text_.size(); ++i)
-    if (text_[i] == '\n') line_starts_.push_back(i + 1);
+  const char* base = text_.data();
+  const char* end = base + text_.size();
+  for (const char* p = base; (p = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p))));)
+    line_starts_.push_back(static_cast<std::uint32_t>(++p - base));
 }
 
 LineCol SourceFile::line_col(std::uint32_t offset) const {

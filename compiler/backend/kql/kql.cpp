@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
 #include <functional>
+#include <iterator>
 #include <set>
+#include <string_view>
 
 namespace ward::backend::kql {
 
@@ -11,45 +15,89 @@ using ir::CorrKind;
 using ir::Expr;
 using ir::Type;
 
-std::string string_literal(const std::string& s) {
+// Everything below appends to one output string: the query is built in place, without a
+// temporary string per node (std::string-returning forms are kept for the callers outside).
+namespace {
+
+bool ascii_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+bool ascii_alnum(unsigned char c) { return ascii_alpha(c) || (c >= '0' && c <= '9'); }
+
+// Names Kusto parses as keywords (checked against KustoFacts.CanBeIdentifier), sorted.
+constexpr std::string_view kReserved[] = {
+    "and", "as", "asc", "between", "bool", "by", "contains", "count", "datatable", "datetime", "decimal",
+    "desc", "dynamic", "evaluate", "extend", "false", "find", "first", "from", "guid", "has", "in", "int",
+    "invoke", "join", "kind", "last", "let", "limit", "long", "materialize", "not", "null", "of", "on",
+    "or", "order", "print", "project", "range", "real", "sample", "search", "set", "sort", "step",
+    "string", "summarize", "take", "timespan", "title", "to", "top", "toscalar", "true", "type", "union",
+    "where", "with"};
+
+// Whether a name is written as it is (a plain identifier that is no keyword), i.e. name(n) == n.
+bool plain_name(std::string_view n) {
+  if (n.empty()) return false;
+  auto c0 = static_cast<unsigned char>(n[0]);
+  if (!ascii_alpha(c0) && c0 != '_') return false;
+  for (unsigned char c : n)
+    if (!ascii_alnum(c) && c != '_') return false;
+  // every reserved word is lower-case; most names are CamelCase columns
+  return !(c0 >= 'a' && c0 <= 'z') || !std::binary_search(std::begin(kReserved), std::end(kReserved), n);
+}
+
+void append_name(std::string& out, std::string_view n) {
+  if (plain_name(n)) {
+    out += n;
+    return;
+  }
+  out += "['";
+  for (char c : n) {
+    if (c == '\'' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += "']";
+}
+
+void append_string_literal(std::string& out, std::string_view s) {
   // Double-quoted with backslash escapes. Every byte that could end the literal or
   // be misread (quote, backslash, control characters) is escaped; other UTF-8 is kept.
-  std::string out = "\"";
-  for (unsigned char c : s) {
+  out += '"';
+  std::size_t run = 0;  // the first byte not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != 0x7f && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) out += fmt::format("\\u{:04x}", c);
-        else out += static_cast<char>(c);
+      default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
     }
   }
-  return out + "\"";
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+
+}  // namespace
+
+std::string string_literal(const std::string& s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  append_string_literal(out, s);
+  return out;
 }
 
 std::string name(const std::string& n) {
-  // Names Kusto parses as keywords (checked against KustoFacts.CanBeIdentifier).
-  static const std::set<std::string> reserved = {
-      "and",     "or",      "not",      "in",       "has",     "contains", "between",  "by",     "on",
-      "let",     "where",   "project",  "extend",   "summarize", "join",   "kind",     "true",   "false",
-      "null",    "as",      "with",     "sort",     "order",   "take",     "limit",    "top",    "union",
-      "range",   "print",   "datatable", "dynamic", "bool",    "int",      "long",     "real",   "string",
-      "datetime", "timespan", "guid",   "decimal",  "type",    "count",    "of",       "asc",    "desc",
-      "from",    "to",      "step",     "set",      "evaluate", "first",   "last",     "title",  "materialize",
-      "toscalar", "sample", "search",   "invoke",   "find"};
-  bool plain = !n.empty() && (std::isalpha(static_cast<unsigned char>(n[0])) || n[0] == '_');
-  for (unsigned char c : n) plain = plain && (std::isalnum(c) || c == '_');
-  // every reserved word is lower-case; most names are CamelCase columns
-  if (plain && (!(n[0] >= 'a' && n[0] <= 'z') || !reserved.count(n))) return n;
-  std::string out = "['";
-  for (char c : n) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "']";
+  if (plain_name(n)) return n;
+  std::string out;
+  append_name(out, n);
+  return out;
 }
 
 const char* kusto_type(Type t) {
@@ -70,14 +118,19 @@ const char* kusto_type(Type t) {
 
 namespace {
 
-std::string timespan(std::int64_t ticks) {
+void append_timespan(std::string& out, std::int64_t ticks) {
   // KQL timespan literals: 1d 1h 1m 1s 1ms; fall back to ticks for odd values.
-  if (ticks % kTicksPerDay == 0) return fmt::format("{}d", ticks / kTicksPerDay);
-  if (ticks % kTicksPerHour == 0) return fmt::format("{}h", ticks / kTicksPerHour);
-  if (ticks % kTicksPerMinute == 0) return fmt::format("{}m", ticks / kTicksPerMinute);
-  if (ticks % kTicksPerSecond == 0) return fmt::format("{}s", ticks / kTicksPerSecond);
-  if (ticks % 10'000 == 0) return fmt::format("{}ms", ticks / 10'000);
-  return fmt::format("{}tick", ticks);
+  if (ticks % kTicksPerDay == 0) append_int(out, ticks / kTicksPerDay), out += 'd';
+  else if (ticks % kTicksPerHour == 0) append_int(out, ticks / kTicksPerHour), out += 'h';
+  else if (ticks % kTicksPerMinute == 0) append_int(out, ticks / kTicksPerMinute), out += 'm';
+  else if (ticks % kTicksPerSecond == 0) append_int(out, ticks / kTicksPerSecond), out += 's';
+  else if (ticks % 10'000 == 0) append_int(out, ticks / 10'000), out += "ms";
+  else append_int(out, ticks), out += "tick";
+}
+std::string timespan(std::int64_t ticks) {
+  std::string s;
+  append_timespan(s, ticks);
+  return s;
 }
 
 std::string real_text(double v) {
@@ -86,31 +139,38 @@ std::string real_text(double v) {
   return fmt::format("real({})", s);
 }
 
-std::string literal(const Value& v) {
+void append_literal(std::string& out, const Value& v) {
   switch (v.kind) {
-    case LitKind::None: return "dynamic(null)";
-    case LitKind::Bool: return v.b ? "true" : "false";
-    case LitKind::Int: return std::to_string(v.i);
-    case LitKind::Real: return real_text(v.r);
-    case LitKind::Duration: return timespan(v.i);
-    case LitKind::Datetime: return fmt::format("datetime({})", format_datetime(v.i));
+    case LitKind::None: out += "dynamic(null)"; return;
+    case LitKind::Bool: out += v.b ? "true" : "false"; return;
+    case LitKind::Int: append_int(out, v.i); return;
+    case LitKind::Real: out += real_text(v.r); return;
+    case LitKind::Duration: append_timespan(out, v.i); return;
+    case LitKind::Datetime:
+      out += "datetime(";
+      out += format_datetime(v.i);
+      out += ')';
+      return;
     // Sentinel's ids, IPs and ranges are string columns: compare as strings.
     case LitKind::String:
     case LitKind::Ip:
     case LitKind::Cidr:
-    case LitKind::Guid: return string_literal(v.s);
+    case LitKind::Guid: append_string_literal(out, v.s); return;
   }
-  return "dynamic(null)";
+  out += "dynamic(null)";
 }
 
 // The Sentinel column types of a list's elements, for `dynamic([...])`.
-std::string list_literal(const ir::List& l) {
-  std::string out = "dynamic([";
-  for (std::size_t i = 0; i < l.values.size(); ++i) {
+template <class Values, class Each>
+void append_list_literal(std::string& out, const Values& values, Each&& each) {
+  out += "dynamic([";
+  std::size_t i = 0;
+  for (const auto& v : values) {
     if (i) out += i % 4 == 0 ? ",\n    " : ", ";
-    out += literal(l.values[i]);
+    each(out, v);
+    ++i;
   }
-  return out + "])";
+  out += "])";
 }
 
 bool is_v6(const Value& v) { return v.s.find(':') != std::string::npos; }
@@ -174,18 +234,30 @@ class Emitter {
   }
 
   std::string run() {
-    std::string out;
+    std::string out;  // (not reserved: the queries are kept, and a tight string is smaller)
     for (const auto& [li, use] : lists_) {
       const auto& l = m_.lists[li];
-      if (use.plain) out += fmt::format("let {} = {};\n", list_name(li), list_literal(l));
+      if (use.plain) {
+        out += "let ";
+        out += list_name(li);
+        out += " = ";
+        append_list_literal(out, l.values, [](std::string& o, const Value& v) { append_literal(o, v); });
+        out += ";\n";
+      }
       if (use.cidr) {
         // KQL's range functions are per address family: split the list once.
-        ir::List v4 = l, v6 = l;
-        v4.values.clear();
-        v6.values.clear();
-        for (const auto& v : l.values) (is_v6(v) ? v6 : v4).values.push_back(cidr_value(v));
-        out += fmt::format("let {} = {};\n", cidr_list_name(li, false), list_literal(v4));
-        out += fmt::format("let {} = {};\n", cidr_list_name(li, true), list_literal(v6));
+        std::vector<const Value*> v4, v6;
+        for (const auto& v : l.values) (is_v6(v) ? v6 : v4).push_back(&v);
+        auto each = [](std::string& o, const Value* v) { append_cidr_value(o, *v); };
+        out += "let ";
+        out += cidr_list_name(li, false);
+        out += " = ";
+        append_list_literal(out, v4, each);
+        out += ";\nlet ";
+        out += cidr_list_name(li, true);
+        out += " = ";
+        append_list_literal(out, v6, each);
+        out += ";\n";
       }
     }
     switch (r_.corr.kind) {
@@ -235,28 +307,28 @@ class Emitter {
   std::string cidr_list_name(std::uint32_t i, bool v6) const {
     return name(fmt::format("_cidr{}_{}", v6 ? 6 : 4, m_.lists[i].name));
   }
-  static Value cidr_value(const Value& v) {
-    if (v.kind != LitKind::Ip) return v;
-    Value c = v;
-    c.kind = LitKind::Cidr;
-    c.s += is_v6(v) ? "/128" : "/32";
-    return c;
+  // An address in a list of ranges is the range of that one address.
+  static void append_cidr_value(std::string& out, const Value& v) {
+    if (v.kind != LitKind::Ip) return append_literal(out, v);
+    append_string_literal(out, v.s + (is_v6(v) ? "/128" : "/32"));
   }
 
   // ---- naming ----
-  std::string var(std::uint32_t ev) const { return r_.events[ev].var; }
+  const std::string& var(std::uint32_t ev) const { return r_.events[ev].var; }
   std::string tcol(std::uint32_t ev) const { return "_t_" + var(ev); }
   std::string kcol(std::size_t k, std::uint32_t ev) const { return fmt::format("_k{}_{}", k, var(ev)); }
   std::string rid(std::uint32_t ev) const { return "_rid_" + var(ev); }
   std::string step(std::uint32_t ev) const { return "_ev_" + var(ev); }
   const ir::Table& table(std::uint32_t ev) const { return m_.catalog.tables[r_.events[ev].table]; }
-  std::string column_name(std::uint32_t ev, std::uint32_t col) const { return table(ev).columns[col].name; }
+  const std::string& column_name(std::uint32_t ev, std::uint32_t col) const { return table(ev).columns[col].name; }
 
   // In a correlation each event's columns are carried as `<var>_<Column>`; if two such
   // names would coincide (`$a.B_C` and `$a_B.C`), every carried name uses the event's
   // index instead: `_c0_<Column>`.
   bool indexed_carry_ = false;
   void choose_carried_names() {
+    // only sequences, joins and absences carry columns (single events and thresholds do not)
+    if (r_.corr.kind == CorrKind::Single || r_.corr.kind == CorrKind::Threshold) return;
     std::set<std::pair<std::uint32_t, std::uint32_t>> used;
     std::function<void(const Expr&)> walk = [&](const Expr& x) {
       if (x.kind == Expr::Kind::Column) used.insert({x.var, x.column});
@@ -267,24 +339,44 @@ class Emitter {
     for (auto [ev, col] : used)
       if (!names.insert(var(ev) + "_" + column_name(ev, col)).second) indexed_carry_ = true;
   }
+  void append_carried(std::string& out, std::uint32_t ev, std::uint32_t col) const {
+    std::string n;
+    if (indexed_carry_) {
+      n = "_c";
+      append_int(n, ev);
+      n += '_';
+    } else {
+      n = var(ev);
+      n += '_';
+    }
+    n += column_name(ev, col);
+    append_name(out, n);
+  }
   std::string carried(std::uint32_t ev, std::uint32_t col) const {
-    if (indexed_carry_) return name(fmt::format("_c{}_{}", ev, column_name(ev, col)));
-    return name(var(ev) + "_" + column_name(ev, col));
+    std::string s;
+    append_carried(s, ev, col);
+    return s;
   }
 
   // ---- expressions ----
   // How a column (or any node the context wants to name itself) reads in the current
-  // query; returns "" to let the node print normally.
-  using ColumnFn = std::function<std::string(const Expr&)>;
+  // query: appends the text and returns true, or returns false to let the node print normally.
+  using ColumnFn = std::function<bool(const Expr&, std::string&)>;
 
-  std::string bare_column(const Expr& e) const {
-    return e.kind == Expr::Kind::Column ? name(column_name(e.var, e.column)) : std::string();
+  bool append_bare_column(const Expr& e, std::string& out) const {
+    if (e.kind != Expr::Kind::Column) return false;
+    append_name(out, column_name(e.var, e.column));
+    return true;
   }
   ColumnFn bare_fn() const {
-    return [this](const Expr& x) { return bare_column(x); };
+    return [this](const Expr& x, std::string& out) { return append_bare_column(x, out); };
   }
   ColumnFn carried_fn() const {
-    return [this](const Expr& x) { return x.kind == Expr::Kind::Column ? carried(x.var, x.column) : std::string(); };
+    return [this](const Expr& x, std::string& out) {
+      if (x.kind != Expr::Kind::Column) return false;
+      append_carried(out, x.var, x.column);
+      return true;
+    };
   }
 
   static int prec(ast::Op op) {
@@ -301,137 +393,222 @@ class Emitter {
   }
 
   std::string expr(const Expr& e, const ColumnFn& col, int parent_prec = 0) const {
-    auto sub = [&](const Expr& x, int p) { return expr(x, col, p); };
-    if (auto over = col(e); !over.empty()) return over;
+    std::string s;
+    expr_to(s, e, col, parent_prec);
+    return s;
+  }
+
+  void expr_to(std::string& out, const Expr& e, const ColumnFn& col, int parent_prec = 0) const {
+    if (col(e, out)) return;
     switch (e.kind) {
-      case Expr::Kind::Literal: return literal(e.value);
-      case Expr::Kind::Column: return "dynamic(null)";
-      case Expr::Kind::Member: {
-        const auto& mname = e.member;
-        bool plain = !mname.empty() && (std::isalpha(static_cast<unsigned char>(mname[0])) || mname[0] == '_');
-        for (unsigned char c : mname) plain = plain && (std::isalnum(c) || c == '_');
-        auto base = sub(*e.args[0], 100);
-        return plain && name(mname) == mname ? fmt::format("{}.{}", base, mname)
-                                             : fmt::format("{}[{}]", base, string_literal(mname));
-      }
-      case Expr::Kind::Index: return fmt::format("{}[{}]", sub(*e.args[0], 100), sub(*e.args[1], 0));
-      case Expr::Kind::Call: return call(e, col);
+      case Expr::Kind::Literal: append_literal(out, e.value); return;
+      case Expr::Kind::Column: out += "dynamic(null)"; return;
+      case Expr::Kind::Member:
+        expr_to(out, *e.args[0], col, 100);
+        if (plain_name(e.member)) {
+          out += '.';
+          out += e.member;
+        } else {
+          out += '[';
+          append_string_literal(out, e.member);
+          out += ']';
+        }
+        return;
+      case Expr::Kind::Index:
+        expr_to(out, *e.args[0], col, 100);
+        out += '[';
+        expr_to(out, *e.args[1], col, 0);
+        out += ']';
+        return;
+      case Expr::Kind::Call: call_to(out, e, col); return;
       case Expr::Kind::Unary:
         if (e.op == ast::Op::Not) {
           // two-valued `not`: a null operand (false in Ward) must negate to true
-          auto inner = sub(*e.args[0], 0);
-          return maybe_null(*e.args[0]) ? fmt::format("not(coalesce({}, false))", inner) : fmt::format("not({})", inner);
+          bool guard = maybe_null(*e.args[0]);
+          out += guard ? "not(coalesce(" : "not(";
+          expr_to(out, *e.args[0], col, 0);
+          out += guard ? ", false))" : ")";
+          return;
         }
-        return fmt::format("-{}", sub(*e.args[0], 90));
-      case Expr::Kind::Binary: return binary(e, col, parent_prec);
-      case Expr::Kind::ListRef: return list_name(e.list);
-      case Expr::Kind::ListLit: {
-        std::string s = "dynamic([";
-        for (std::size_t i = 0; i < e.args.size(); ++i) s += (i ? ", " : "") + sub(*e.args[i], 0);
-        return s + "])";
-      }
-      case Expr::Kind::Aggregate: return "dynamic(null)";
+        out += '-';
+        expr_to(out, *e.args[0], col, 90);
+        return;
+      case Expr::Kind::Binary: binary_to(out, e, col, parent_prec); return;
+      case Expr::Kind::ListRef: out += list_name(e.list); return;
+      case Expr::Kind::ListLit:
+        out += "dynamic([";
+        for (std::size_t i = 0; i < e.args.size(); ++i) {
+          if (i) out += ", ";
+          expr_to(out, *e.args[i], col, 0);
+        }
+        out += "])";
+        return;
+      case Expr::Kind::Aggregate: out += "dynamic(null)"; return;
     }
-    return "dynamic(null)";
+    out += "dynamic(null)";
   }
 
-  std::string call(const Expr& e, const ColumnFn& col) const {
-    std::vector<std::string> a;
-    for (const auto& x : e.args) a.push_back(expr(*x, col, 0));
+  void call_to(std::string& out, const Expr& e, const ColumnFn& col) const {
     switch (e.fn) {
-      case ir::Fn::DayOfWeek: return fmt::format("tolong(dayofweek({}) / 1d)", a[0]);
-      case ir::Fn::Trim: return fmt::format("trim(@\"\\s+\", {})", a[0]);
-      case ir::Fn::HourOfDay: return fmt::format("tolong(hourofday({}))", a[0]);
-      case ir::Fn::Now: return "now()";
+      case ir::Fn::DayOfWeek:
+        out += "tolong(dayofweek(";
+        expr_to(out, *e.args[0], col, 0);
+        out += ") / 1d)";
+        return;
+      case ir::Fn::Trim:
+        out += "trim(@\"\\s+\", ";
+        expr_to(out, *e.args[0], col, 0);
+        out += ')';
+        return;
+      case ir::Fn::HourOfDay:
+        out += "tolong(hourofday(";
+        expr_to(out, *e.args[0], col, 0);
+        out += "))";
+        return;
+      case ir::Fn::Now: out += "now()"; return;
       default: break;
     }
-    std::string s = fmt::format("{}(", ir::fn_name(e.fn));
-    for (std::size_t i = 0; i < a.size(); ++i) s += (i ? ", " : "") + a[i];
-    return s + ")";
+    out += ir::fn_name(e.fn);
+    out += '(';
+    for (std::size_t i = 0; i < e.args.size(); ++i) {
+      if (i) out += ", ";
+      expr_to(out, *e.args[i], col, 0);
+    }
+    out += ')';
   }
 
-  std::string binary(const Expr& e, const ColumnFn& col, int parent_prec) const {
-    int p = prec(e.op);
+  void binary_to(std::string& out, const Expr& e, const ColumnFn& col, int parent_prec) const {
+    const int p0 = prec(e.op);
     // comparisons do not chain in KQL: a comparison operand of a comparison is parenthesised
-    int lp = is_comparison(e.op) ? p + 1 : p;
-    auto l = expr(*e.args[0], col, lp);
-    auto r = expr(*e.args[1], col, p + 1);
+    const int lp = is_comparison(e.op) ? p0 + 1 : p0;
+    const Expr& L = *e.args[0];
+    const Expr& R = *e.args[1];
+    if (e.op == ast::Op::InCidr || e.op == ast::Op::NotInCidr) {
+      std::string l;
+      expr_to(l, L, col, lp);
+      bool in = e.op == ast::Op::InCidr;
+      out += in ? "coalesce(" : "not(coalesce(";
+      cidr_test_to(out, l, R);
+      out += in ? ", false)" : ", true))";
+      return;
+    }
     // Kusto defines `=~` and `in~` on strings only: a guid-typed column is compared as
     // its text (tostring() of a guid is lower case, so the test stays case-insensitive).
-    if (e.op == ast::Op::EqCi || e.op == ast::Op::NeCi || e.op == ast::Op::InCi || e.op == ast::Op::NotInCi) {
-      auto as_text = [](const Expr& x, std::string& s) {
-        if (x.type == Type::Guid && x.kind != Expr::Kind::Literal) s = fmt::format("tostring({})", s);
-      };
-      as_text(*e.args[0], l);
-      as_text(*e.args[1], r);
+    const bool ci = e.op == ast::Op::EqCi || e.op == ast::Op::NeCi || e.op == ast::Op::InCi || e.op == ast::Op::NotInCi;
+    auto operand_to = [&](std::string& o, const Expr& x, int xp) {
+      bool text = ci && x.type == Type::Guid && x.kind != Expr::Kind::Literal;
+      if (text) o += "tostring(";
+      expr_to(o, x, col, xp);
+      if (text) o += ')';
+    };
+    // Negated operators on nullable operands get isnotnull() guards (and bind as `and`).
+    const bool guard_l = is_negative(e.op) && nullable(L), guard_r = is_negative(e.op) && nullable(R);
+    const bool guarded = guard_l || guard_r;
+    const int p = guarded ? prec(ast::Op::And) : p0;
+    std::string l, r;  // only when an operand is written twice
+    if (guarded) {
+      operand_to(l, L, lp);
+      operand_to(r, R, p0 + 1);
     }
-    std::string s;
+    auto left = [&](std::string& o) { guarded ? void(o += l) : operand_to(o, L, lp); };
+    auto right = [&](std::string& o) { guarded ? void(o += r) : operand_to(o, R, p0 + 1); };
+    const bool paren = p < parent_prec;
+    if (paren) out += '(';
+    if (guard_l) out += "isnotnull(", out += l, out += ") and ";
+    if (guard_r) out += "isnotnull(", out += r, out += ") and ";
+    left(out);
+    out += ' ';
+    out += ast::op_spelling(e.op);
+    out += ' ';
     switch (e.op) {
       case ast::Op::In:
       case ast::Op::NotIn:
       case ast::Op::InCi:
-      case ast::Op::NotInCi: s = fmt::format("{} {} ({})", l, ast::op_spelling(e.op), in_list(*e.args[1], col)); break;
-      case ast::Op::InCidr: return fmt::format("coalesce({}, false)", cidr_test(l, *e.args[1]));
-      case ast::Op::NotInCidr: return fmt::format("not(coalesce({}, true))", cidr_test(l, *e.args[1]));
+      case ast::Op::NotInCi:
+        out += '(';
+        in_list_to(out, R, col);
+        out += ')';
+        break;
       case ast::Op::Div:
-      case ast::Op::Mod: s = fmt::format("{} {} {}", l, ast::op_spelling(e.op), nonzero_divisor(*e.args[1], r)); break;
-      default: s = fmt::format("{} {} {}", l, ast::op_spelling(e.op), r);
+      case ast::Op::Mod: nonzero_divisor_to(out, R, right); break;
+      default: right(out);
     }
-    if (is_negative(e.op)) {
-      std::string guard;
-      if (nullable(*e.args[0])) guard += fmt::format("isnotnull({}) and ", l);
-      if (nullable(*e.args[1])) guard += fmt::format("isnotnull({}) and ", r);
-      if (!guard.empty()) {
-        s = guard + s;
-        p = prec(ast::Op::And);
-      }
-    }
-    return p < parent_prec ? "(" + s + ")" : s;
+    if (paren) out += ')';
   }
 
   // Ward defines x / 0 and x % 0 as null (semantics §4.8); Kusto leaves them undocumented,
   // so a divisor that may be zero becomes null when it is.
-  static std::string nonzero_divisor(const Expr& d, const std::string& text) {
-    if (d.kind == Expr::Kind::Literal)
-      return (d.value.kind == LitKind::Real ? d.value.r != 0 : d.value.i != 0) ? text
-                                                                              : fmt::format("{}(null)", kusto_type(d.type));
+  template <class Text>
+  static void nonzero_divisor_to(std::string& out, const Expr& d, const Text& text) {
+    if (d.kind == Expr::Kind::Literal) {
+      if (d.value.kind == LitKind::Real ? d.value.r != 0 : d.value.i != 0) {
+        text(out);
+      } else {
+        out += kusto_type(d.type);
+        out += "(null)";
+      }
+      return;
+    }
     const char* zero = d.type == Type::Timespan ? "0s" : d.type == Type::Real ? "real(0)" : "0";
-    return fmt::format("iff({0} == {1}, {2}(null), {0})", text, zero, kusto_type(d.type));
+    out += "iff(";
+    text(out);
+    out += " == ";
+    out += zero;
+    out += ", ";
+    out += kusto_type(d.type);
+    out += "(null), ";
+    text(out);
+    out += ')';
   }
 
-  std::string in_list(const Expr& list, const ColumnFn& col) const {
-    if (list.kind == Expr::Kind::ListRef) return list_name(list.list);
-    if (list.args.empty()) return "dynamic([])";
-    std::string s;
-    for (std::size_t i = 0; i < list.args.size(); ++i) s += (i ? ", " : "") + expr(*list.args[i], col, 0);
-    return s;
+  void in_list_to(std::string& out, const Expr& list, const ColumnFn& col) const {
+    if (list.kind == Expr::Kind::ListRef) {
+      out += list_name(list.list);
+      return;
+    }
+    if (list.args.empty()) {
+      out += "dynamic([])";
+      return;
+    }
+    for (std::size_t i = 0; i < list.args.size(); ++i) {
+      if (i) out += ", ";
+      expr_to(out, *list.args[i], col, 0);
+    }
   }
 
   // true/false for an address of either family, null for a string that is no address.
-  std::string cidr_test(const std::string& ip, const Expr& list) const {
+  void cidr_test_to(std::string& out, const std::string& ip, const Expr& list) const {
     std::string v4, v6;
     if (list.kind == Expr::Kind::ListRef) {
       v4 = cidr_list_name(list.list, false);
       v6 = cidr_list_name(list.list, true);
     } else {
-      std::vector<std::string> a4, a6;
-      for (const auto& x : list.args) (is_v6(x->value) ? a6 : a4).push_back(literal(x->value));
-      auto join = [](const std::vector<std::string>& v) {
-        std::string s = "dynamic([";
-        for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-        return s + "])";
-      };
-      v4 = join(a4);
-      v6 = join(a6);
+      v4 = v6 = "dynamic([";
+      bool any4 = false, any6 = false;
+      for (const auto& x : list.args) {
+        bool six = is_v6(x->value);
+        auto& v = six ? v6 : v4;
+        auto& any = six ? any6 : any4;
+        if (any) v += ", ";
+        any = true;
+        append_literal(v, x->value);
+      }
+      v4 += "])";
+      v6 += "])";
     }
-    return fmt::format("iff(indexof({0}, \":\") >= 0, ipv6_is_in_any_range({0}, {1}), ipv4_is_in_any_range({0}, {2}))",
-                       ip, v6, v4);
+    fmt::format_to(std::back_inserter(out),
+                   "iff(indexof({0}, \":\") >= 0, ipv6_is_in_any_range({0}, {1}), ipv4_is_in_any_range({0}, {2}))", ip,
+                   v6, v4);
   }
 
   // ---- query pieces ----
   std::string time_filter(const char* indent = "") const {
     if (!opt_.time_filter || r_.schedule.nrt) return "";
-    return fmt::format("{}| where TimeGenerated >= ago({})\n", indent, timespan(r_.schedule.period));
+    std::string s = indent;
+    s += "| where TimeGenerated >= ago(";
+    append_timespan(s, r_.schedule.period);
+    s += ")\n";
+    return s;
   }
   // Completing events must have their whole window inside the query period.
   std::string anchor_filter(const std::string& tcolumn) const {
@@ -442,39 +619,55 @@ class Emitter {
                        timespan(r_.schedule.reach ? r_.schedule.reach : r_.corr.window));
   }
 
-  // `| where a and b and c`: one conjunct per line when the whole would be long.
-  std::string where(std::uint32_t ev, const char* indent = "") const {
-    const auto& e = r_.events[ev];
-    if (!e.where) return "";
-    std::vector<const Expr*> conj;
-    std::function<void(const Expr&)> flatten = [&](const Expr& x) {
-      if (x.kind == Expr::Kind::Binary && x.op == ast::Op::And) {
-        flatten(*x.args[0]);
-        flatten(*x.args[1]);
-      } else {
-        conj.push_back(&x);
-      }
-    };
-    flatten(*e.where);
-    std::vector<std::string> parts;
-    std::size_t total = 0;
-    for (const auto* c : conj) {
-      parts.push_back(expr(*c, bare_fn(), prec(ast::Op::And) + 1));
-      total += parts.back().size() + 5;
+  static void flatten_and(const Expr& x, std::vector<const Expr*>& conj) {
+    if (x.kind == Expr::Kind::Binary && x.op == ast::Op::And) {
+      flatten_and(*x.args[0], conj);
+      flatten_and(*x.args[1], conj);
+    } else {
+      conj.push_back(&x);
     }
-    return fmt::format("{}| where ", indent) + join_lines(parts, " and", total, indent) + "\n";
   }
 
-  // Items joined by `sep`; one per line (indented) when the whole would be long.
-  static std::string join_lines(const std::vector<std::string>& parts, const char* sep, std::size_t total,
-                                const char* indent) {
-    bool wrap = total > 90 && parts.size() > 1;
+  // `| where a and b and c`: one conjunct per line when the whole would be long.
+  std::string where(std::uint32_t ev, const char* indent = "") const {
     std::string s;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      if (i) s += wrap ? fmt::format("\n{}    {} ", indent, std::string(sep).substr(1)) : std::string(sep) + " ";
-      s += parts[i];
-    }
+    where_to(s, ev, indent);
     return s;
+  }
+  void where_to(std::string& out, std::uint32_t ev, const char* indent = "") const {
+    const auto& e = r_.events[ev];
+    if (!e.where) return;
+    std::vector<const Expr*> conj;
+    flatten_and(*e.where, conj);
+    // the conjuncts, written one after the other into `parts`; ends[i] is where the i-th ends
+    std::string parts;
+    std::vector<std::size_t> ends;
+    ends.reserve(conj.size());
+    const auto col = bare_fn();
+    for (const auto* c : conj) {
+      expr_to(parts, *c, col, prec(ast::Op::And) + 1);
+      ends.push_back(parts.size());
+    }
+    std::size_t total = parts.size() + 5 * conj.size();
+    out += indent;
+    out += "| where ";
+    // Items joined by ` and`; one per line (indented) when the whole would be long.
+    bool wrap = total > 90 && conj.size() > 1;
+    std::size_t begin = 0;
+    for (std::size_t i = 0; i < ends.size(); ++i) {
+      if (i) {
+        if (wrap) {
+          out += '\n';
+          out += indent;
+          out += "    and ";
+        } else {
+          out += " and ";
+        }
+      }
+      out.append(parts, begin, ends[i] - begin);
+      begin = ends[i];
+    }
+    out += '\n';
   }
 
   // Columns of event `ev` that the outcome reads.
@@ -489,24 +682,40 @@ class Emitter {
   }
 
   std::string project_outcome(const ColumnFn& col, const std::string& time) const {
-    std::vector<std::string> items = {time.empty() ? "TimeGenerated" : "TimeGenerated = " + time};
+    std::vector<std::string> items;
+    items.reserve(r_.outcome.size() + 1);
+    items.push_back(time.empty() ? "TimeGenerated" : "TimeGenerated = " + time);
     std::size_t total = 0;
     for (const auto& o : r_.outcome) {
-      auto v = expr(*o.value, col);
+      std::string item;
+      append_name(item, o.name);
+      item += " = ";
       // a predicate's null (Kusto) is false (Ward) in an alert's fields too
-      if (o.value->type == Type::Bool && o.value->kind != Expr::Kind::Column && maybe_null(*o.value))
-        v = fmt::format("coalesce({}, false)", v);
-      items.push_back(fmt::format("{} = {}", name(o.name), v));
+      bool coalesce = o.value->type == Type::Bool && o.value->kind != Expr::Kind::Column && maybe_null(*o.value);
+      if (coalesce) item += "coalesce(";
+      expr_to(item, *o.value, col);
+      if (coalesce) item += ", false)";
+      items.push_back(std::move(item));
     }
     for (const auto& i : items) total += i.size() + 2;
+    std::string s;
     if (total <= 90) {
-      std::string s = "| project ";
-      for (std::size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + items[i];
-      return s + "\n";
+      s = "| project ";
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) s += ", ";
+        s += items[i];
+      }
+      s += '\n';
+      return s;
     }
-    std::string s = "| project";
-    for (std::size_t i = 0; i < items.size(); ++i) s += fmt::format("\n    {}{}", items[i], i + 1 < items.size() ? "," : "");
-    return s + "\n";
+    s = "| project";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      s += "\n    ";
+      s += items[i];
+      if (i + 1 < items.size()) s += ',';
+    }
+    s += '\n';
+    return s;
   }
 
   // A key value as it is compared: GUIDs as text (Kusto will not join guid with string).
@@ -522,28 +731,28 @@ class Emitter {
     std::string s = fmt::format("let {} = {}{}\n", step(ev), own_rid ? "materialize(" : "",
                                 base.empty() ? name(table(ev).name) : base);
     if (base.empty()) s += time_filter("    ");
-    s += where(ev, "    ");
+    where_to(s, ev, "    ");
     const auto& keys = r_.corr.keys;
     if (!keys.empty()) {
       s += "    | extend ";
       for (std::size_t k = 0; k < keys.size(); ++k)
-        s += fmt::format("{}{} = {}", k ? ", " : "", kcol(k, ev), keys[k][pos] ? key_expr(*keys[k][pos]) : "\"\"");
+        fmt::format_to(std::back_inserter(s), "{}{} = {}", k ? ", " : "", kcol(k, ev), keys[k][pos] ? key_expr(*keys[k][pos]) : "\"\"");
       s += "\n    | where ";
-      for (std::size_t k = 0; k < keys.size(); ++k) s += fmt::format("{}isnotempty({})", k ? " and " : "", kcol(k, ev));
+      for (std::size_t k = 0; k < keys.size(); ++k) fmt::format_to(std::back_inserter(s), "{}isnotempty({})", k ? " and " : "", kcol(k, ev));
       s += "\n";
     }
-    s += fmt::format("    | project {} = TimeGenerated", tcol(ev));
+    fmt::format_to(std::back_inserter(s), "    | project {} = TimeGenerated", tcol(ev));
     for (std::size_t k = 0; k < keys.size(); ++k) s += ", " + kcol(k, ev);
-    for (auto c : outcome_columns(ev)) s += fmt::format(", {} = {}", carried(ev, c), name(column_name(ev, c)));
-    if (with_rid && !base.empty()) s += fmt::format(", {} = _row", rid(ev));
-    if (own_rid) s += fmt::format("\n    | serialize {} = row_number())", rid(ev));
+    for (auto c : outcome_columns(ev)) fmt::format_to(std::back_inserter(s), ", {} = {}", carried(ev, c), name(column_name(ev, c)));
+    if (with_rid && !base.empty()) fmt::format_to(std::back_inserter(s), ", {} = _row", rid(ev));
+    if (own_rid) fmt::format_to(std::back_inserter(s), "\n    | serialize {} = row_number())", rid(ev));
     return s + ";\n";
   }
 
   std::string join_on(std::uint32_t left, std::uint32_t right) const {
     std::string s;
     for (std::size_t k = 0; k < r_.corr.keys.size(); ++k)
-      s += fmt::format("{}$left.{} == $right.{}", k ? " and " : "", kcol(k, left), kcol(k, right));
+      fmt::format_to(std::back_inserter(s), "{}$left.{} == $right.{}", k ? " and " : "", kcol(k, left), kcol(k, right));
     return s;
   }
 
@@ -551,7 +760,7 @@ class Emitter {
   std::string single() const {
     std::string s = name(table(0).name) + "\n";
     s += time_filter();
-    s += where(0);
+    where_to(s, 0);
     if (!r_.outcome.empty()) s += project_outcome(bare_fn(), "");  // no outcome: the whole row
     return s;
   }
@@ -586,7 +795,7 @@ class Emitter {
 
     std::string s = fmt::format("let _e = {}\n", name(table(ev).name));
     s += time_filter("    ");
-    s += where(ev, "    ");
+    where_to(s, ev, "    ");
     std::vector<std::string> extend;
     if (c.keys.empty()) extend.push_back("_kall = 1");  // one group: a constant key for the self-join
     for (std::size_t k = 0; k < c.keys.size(); ++k)
@@ -600,12 +809,12 @@ class Emitter {
     s += "\n";
     if (!c.keys.empty()) {
       s += "    | where ";
-      for (std::size_t k = 0; k < c.keys.size(); ++k) s += fmt::format("{}isnotempty(_k{})", k ? " and " : "", k);
+      for (std::size_t k = 0; k < c.keys.size(); ++k) fmt::format_to(std::back_inserter(s), "{}isnotempty(_k{})", k ? " and " : "", k);
       s += "\n";
     }
     std::string keys, keys_sort;
     for (std::size_t k = 0; k < c.keys.size(); ++k) {
-      keys += fmt::format("{}_k{}", k ? ", " : "", k);
+      fmt::format_to(std::back_inserter(keys), "{}_k{}", k ? ", " : "", k);
       keys_sort += fmt::format("_k{} asc, ", k);
     }
     std::string join_keys = keys.empty() ? "_kall" : keys;
@@ -613,12 +822,12 @@ class Emitter {
     if (c.agg_arg) carry += ", _v";
     for (std::size_t i = 0; i < outcome_aggs.size(); ++i)
       if (!outcome_aggs[i]->args.empty()) carry += fmt::format(", _o{}v", i);
-    s += fmt::format("    | project TimeGenerated, {};\n", carry);
+    fmt::format_to(std::back_inserter(s), "    | project TimeGenerated, {};\n", carry);
     // every distinct event time of a key is a window end
     s += "_e\n";
-    s += fmt::format("| summarize by {}, TimeGenerated\n", join_keys);
-    s += fmt::format("| join kind=inner (_e | project-rename _t2 = TimeGenerated) on {}\n", join_keys);
-    s += fmt::format("| where _t2 between ((TimeGenerated - {}) .. TimeGenerated)\n", W);
+    fmt::format_to(std::back_inserter(s), "| summarize by {}, TimeGenerated\n", join_keys);
+    fmt::format_to(std::back_inserter(s), "| join kind=inner (_e | project-rename _t2 = TimeGenerated) on {}\n", join_keys);
+    fmt::format_to(std::back_inserter(s), "| where _t2 between ((TimeGenerated - {}) .. TimeGenerated)\n", W);
     auto agg_call = [](ir::Agg a, const std::string& arg) {
       switch (a) {
         case ir::Agg::Count: return std::string("count()");
@@ -628,30 +837,41 @@ class Emitter {
       }
       return std::string("count()");
     };
-    s += fmt::format("| summarize _value = {}", agg_call(c.agg, "_v"));
+    fmt::format_to(std::back_inserter(s), "| summarize _value = {}", agg_call(c.agg, "_v"));
     for (std::size_t i = 0; i < outcome_aggs.size(); ++i)
-      s += fmt::format(", _o{} = {}", i, agg_call(static_cast<ir::Agg>(outcome_aggs[i]->value.i), fmt::format("_o{}v", i)));
-    s += fmt::format(" by {}, TimeGenerated\n", join_keys);
-    s += fmt::format("| sort by {}TimeGenerated asc\n", keys_sort);
-    s += fmt::format("| extend _hit = _value {} {}\n", ast::op_spelling(c.cmp), threshold_text());
+      fmt::format_to(std::back_inserter(s), ", _o{} = {}", i, agg_call(static_cast<ir::Agg>(outcome_aggs[i]->value.i), fmt::format("_o{}v", i)));
+    fmt::format_to(std::back_inserter(s), " by {}, TimeGenerated\n", join_keys);
+    fmt::format_to(std::back_inserter(s), "| sort by {}TimeGenerated asc\n", keys_sort);
+    fmt::format_to(std::back_inserter(s), "| extend _hit = _value {} {}\n", ast::op_spelling(c.cmp), threshold_text());
     // the condition continues from the key's previous evaluation if that held and was
     // within one window; prev() is null on the first row, so default it to false
     std::string same_key;
     for (std::size_t k = 0; k < c.keys.size(); ++k) same_key += fmt::format(" and prev(_k{}) == _k{}", k, k);
-    s += fmt::format("| extend _rising = _hit and not(prev(_hit, 1, false){} and TimeGenerated - prev(TimeGenerated) <= {})\n",
+    fmt::format_to(std::back_inserter(s), "| extend _rising = _hit and not(prev(_hit, 1, false){} and TimeGenerated - prev(TimeGenerated) <= {})\n",
                      same_key, W);
     s += "| where _rising\n";
     s += anchor_filter("TimeGenerated");
     // outcome: sub-expressions equal to a key read `_kN`, aggregates read `_value`/`_oN`
-    ColumnFn grouped = [&, this](const Expr& x) -> std::string {
+    ColumnFn grouped = [&, this](const Expr& x, std::string& out) -> bool {
       for (std::size_t k = 0; k < c.keys.size(); ++k)
-        if (c.keys[k][0] && same(*c.keys[k][0], x)) return fmt::format("_k{}", k);
+        if (c.keys[k][0] && same(*c.keys[k][0], x)) {
+          out += "_k";
+          append_int(out, static_cast<std::int64_t>(k));
+          return true;
+        }
       if (x.kind == Expr::Kind::Aggregate) {
-        if (is_condition_agg(x)) return "_value";
+        if (is_condition_agg(x)) {
+          out += "_value";
+          return true;
+        }
         for (std::size_t i = 0; i < outcome_aggs.size(); ++i)
-          if (outcome_aggs[i] == &x) return fmt::format("_o{}", i);
+          if (outcome_aggs[i] == &x) {
+            out += "_o";
+            append_int(out, static_cast<std::int64_t>(i));
+            return true;
+          }
       }
-      return bare_column(x);
+      return append_bare_column(x, out);
     };
     s += project_outcome(grouped, "");
     return s;
@@ -674,10 +894,10 @@ class Emitter {
     s += step(last) + "\n";
     for (std::size_t i = n - 1; i-- > 0;) {
       auto ev = c.order[i], next = c.order[i + 1];
-      s += fmt::format("| join kind=inner {} on {}\n", step(ev), join_on(last, ev));
-      s += fmt::format("| where {} < {} and {} - {} <= {}\n", tcol(ev), tcol(next), tcol(last), tcol(ev),
+      fmt::format_to(std::back_inserter(s), "| join kind=inner {} on {}\n", step(ev), join_on(last, ev));
+      fmt::format_to(std::back_inserter(s), "| where {} < {} and {} - {} <= {}\n", tcol(ev), tcol(next), tcol(last), tcol(ev),
                        timespan(c.window));
-      s += fmt::format("| summarize arg_max({}, *) by {}\n", tcol(ev), rid(last));
+      fmt::format_to(std::back_inserter(s), "| summarize arg_max({}, *) by {}\n", tcol(ev), rid(last));
     }
     s += anchor_filter(tcol(last));
     s += project_outcome(carried_fn(), tcol(last));
@@ -695,7 +915,7 @@ class Emitter {
     bool same_table = r_.events[a].table == r_.events[b].table;
     std::string distinct;
     if (same_table) {
-      s += fmt::format("let _base = materialize({}\n", name(table(a).name));
+      fmt::format_to(std::back_inserter(s), "let _base = materialize({}\n", name(table(a).name));
       s += time_filter("    ");
       s += "    | serialize _row = row_number());\n";
       s += step_let(a, 0, true, "_base") + step_let(b, 1, true, "_base");
@@ -703,13 +923,13 @@ class Emitter {
     } else {
       s += step_let(a, 0, true) + step_let(b, 1, true);
     }
-    s += fmt::format("let _pairs = materialize({} | join kind=inner {} on {});\n", step(a), step(b), join_on(a, b));
+    fmt::format_to(std::back_inserter(s), "let _pairs = materialize({} | join kind=inner {} on {});\n", step(a), step(b), join_on(a, b));
     auto W = timespan(c.window);
     s += "union\n";
-    s += fmt::format("    (_pairs\n        | where {} <= {} and {} - {} <= {}{}\n        | summarize arg_max({}, *) by {}\n"
+    fmt::format_to(std::back_inserter(s), "    (_pairs\n        | where {} <= {} and {} - {} <= {}{}\n        | summarize arg_max({}, *) by {}\n"
                      "        | extend _t = {}),\n",
                      tcol(b), tcol(a), tcol(a), tcol(b), W, distinct, tcol(b), rid(a), tcol(a));
-    s += fmt::format("    (_pairs\n        | where {} < {} and {} - {} <= {}\n        | summarize arg_max({}, *) by {}\n"
+    fmt::format_to(std::back_inserter(s), "    (_pairs\n        | where {} < {} and {} - {} <= {}\n        | summarize arg_max({}, *) by {}\n"
                      "        | extend _t = {})\n",
                      tcol(a), tcol(b), tcol(b), tcol(a), W, tcol(a), rid(b), tcol(b));
     s += anchor_filter("_t");
@@ -725,13 +945,13 @@ class Emitter {
     auto a = c.order[0], b = c.order[1];
     std::string s = step_let(a, 0, true) + step_let(b, 1, false);
     auto W = timespan(c.window);
-    s += fmt::format("let _seen = {}\n    | join kind=inner {} on {}\n", step(a), step(b), join_on(a, b));
+    fmt::format_to(std::back_inserter(s), "let _seen = {}\n    | join kind=inner {} on {}\n", step(a), step(b), join_on(a, b));
     if (c.direction == ir::Direction::Before)
-      s += fmt::format("    | where {} >= {} - {} and {} < {}\n", tcol(b), tcol(a), W, tcol(b), tcol(a));
+      fmt::format_to(std::back_inserter(s), "    | where {} >= {} - {} and {} < {}\n", tcol(b), tcol(a), W, tcol(b), tcol(a));
     else
-      s += fmt::format("    | where {} > {} and {} <= {} + {}\n", tcol(b), tcol(a), tcol(b), tcol(a), W);
-    s += fmt::format("    | distinct {};\n", rid(a));
-    s += fmt::format("{}\n| join kind=leftanti _seen on {}\n", step(a), rid(a));
+      fmt::format_to(std::back_inserter(s), "    | where {} > {} and {} <= {} + {}\n", tcol(b), tcol(a), tcol(b), tcol(a), W);
+    fmt::format_to(std::back_inserter(s), "    | distinct {};\n", rid(a));
+    fmt::format_to(std::back_inserter(s), "{}\n| join kind=leftanti _seen on {}\n", step(a), rid(a));
     s += anchor_filter(tcol(a));
     s += project_outcome(carried_fn(), tcol(a));
     return s;
