@@ -24,63 +24,150 @@ namespace {
 
 using EventPtr = std::shared_ptr<const Event>;
 
+// A correlation key's hash, computed once per match and used by every lookup of it.
+inline std::uint64_t key_hash(std::string_view k) { return std::hash<std::string_view>{}(k); }
+
 // Per-key state with least-recently-touched order: expiry pops from the back, the cap
 // evicts from the back. Touches come in event-time order, so the back is the oldest.
+// A flat open-addressing table (linear probing, backward-shift deletion, no tombstones) of
+// (hash, node) pairs over nodes that stay where they are (a deque, erased nodes reused), with
+// the LRU list threaded through the nodes: a lookup compares hashes in one array and reads one
+// node, and touching moves no memory.
 template <typename S>
 class Keyed {
  public:
-  struct Node;
-  using Map = std::unordered_map<std::string, Node>;
-  struct Node {
-    S state;
-    std::int64_t touched = 0;
-    typename std::list<typename Map::iterator>::iterator pos;
-  };
-  S& touch(const std::string& key, std::int64_t now, RuleStats& st, std::size_t cap, const std::function<void(S&)>& on_drop) {
-    auto it = map_.find(key);
-    if (it == map_.end()) {
-      if (map_.size() >= cap && !lru_.empty()) {
-        auto victim = lru_.back();
-        on_drop(victim->second.state);
-        lru_.pop_back();
-        map_.erase(victim);
+  S& touch(const std::string& key, std::uint64_t h, std::int64_t now, RuleStats& st, std::size_t cap,
+           const std::function<void(S&)>& on_drop) {
+    std::uint32_t n = lookup(key, h);
+    if (n == kNil) {
+      if (size_ >= cap && tail_ != kNil) {
+        on_drop(nodes_[tail_].state);
+        erase(tail_);
         ++st.evictions;
       }
-      it = map_.emplace(key, Node{}).first;
-      lru_.push_front(it);
-      it->second.pos = lru_.begin();
-      st.peak_keys = std::max(st.peak_keys, map_.size());
-    } else if (it->second.pos != lru_.begin()) {
-      lru_.splice(lru_.begin(), lru_, it->second.pos);
+      n = insert(key, h);
+      st.peak_keys = std::max(st.peak_keys, size_);
+    } else if (n != head_) {
+      unlink(n);
+      push_front(n);
     }
-    it->second.touched = now;
-    return it->second.state;
+    nodes_[n].touched = now;
+    return nodes_[n].state;
   }
-  S* find(const std::string& key) {
-    auto it = map_.find(key);
-    return it == map_.end() ? nullptr : &it->second.state;
+  S* find(const std::string& key, std::uint64_t h) {
+    std::uint32_t n = lookup(key, h);
+    return n == kNil ? nullptr : &nodes_[n].state;
   }
   // The back of the list is the least recently touched: nothing to look up to see that
   // nothing expires, which is what almost every batch finds.
   void expire(std::int64_t before, RuleStats& st, const std::function<void(S&)>& on_drop) {
-    while (!lru_.empty()) {
-      auto it = lru_.back();
-      if (it->second.touched >= before) break;
-      on_drop(it->second.state);
-      lru_.pop_back();
-      map_.erase(it);
+    while (tail_ != kNil && nodes_[tail_].touched < before) {
+      on_drop(nodes_[tail_].state);
+      erase(tail_);
       ++st.expired;
     }
   }
   template <typename F>
   void for_each(F&& f) {
-    for (auto& [k, n] : map_) f(n.state);
+    for (std::uint32_t n = head_; n != kNil; n = nodes_[n].next) f(nodes_[n].state);
   }
-  std::size_t size() const { return map_.size(); }
+  std::size_t size() const { return size_; }
 
  private:
-  Map map_;  // iterators stay valid across rehashing: the list can hold them
-  std::list<typename Map::iterator> lru_;
+  static constexpr std::uint32_t kNil = UINT32_MAX;
+  struct Node {
+    std::string key;
+    std::uint64_t hash = 0;
+    std::int64_t touched = 0;
+    std::uint32_t prev = kNil, next = kNil;  // the LRU list; `next` chains free nodes
+    S state{};
+  };
+  struct Slot {
+    std::uint32_t node = kNil;  // kNil: empty
+    std::uint32_t hash = 0;     // the low half of the node's hash
+  };
+
+  // A slot's place from the low half of the hash, which the slot keeps: moving slots reads no node.
+  std::size_t home(std::uint32_t h) const { return h & (slots_.size() - 1); }
+  std::uint32_t lookup(const std::string& key, std::uint64_t h) const {
+    if (slots_.empty()) return kNil;
+    const auto h32 = static_cast<std::uint32_t>(h);
+    for (std::size_t i = home(h32);; i = (i + 1) & (slots_.size() - 1)) {
+      const Slot& sl = slots_[i];
+      if (sl.node == kNil) return kNil;
+      if (sl.hash == h32 && nodes_[sl.node].hash == h && nodes_[sl.node].key == key) return sl.node;
+    }
+  }
+  void place(Slot x) {
+    std::size_t i = home(x.hash);
+    while (slots_[i].node != kNil) i = (i + 1) & (slots_.size() - 1);
+    slots_[i] = x;
+  }
+  std::uint32_t insert(const std::string& key, std::uint64_t h) {
+    if ((size_ + 1) * 8 > slots_.size() * 7 || slots_.empty()) {  // at most 7/8 full
+      std::vector<Slot> old(std::max<std::size_t>(16, slots_.size() * 2));
+      old.swap(slots_);
+      for (const Slot& sl : old)
+        if (sl.node != kNil) place(sl);
+    }
+    std::uint32_t n;
+    if (free_ != kNil) {
+      n = free_;
+      free_ = nodes_[n].next;
+    } else {
+      n = static_cast<std::uint32_t>(nodes_.size());
+      nodes_.emplace_back();
+    }
+    Node& x = nodes_[n];
+    x.key.assign(key);
+    x.hash = h;
+    place(Slot{n, static_cast<std::uint32_t>(h)});
+    push_front(n);
+    ++size_;
+    return n;
+  }
+  void erase(std::uint32_t n) {
+    // Find its slot, then shift back the run after it so that no probe sequence breaks.
+    std::size_t mask = slots_.size() - 1, i = home(static_cast<std::uint32_t>(nodes_[n].hash));
+    while (slots_[i].node != n) i = (i + 1) & mask;
+    for (std::size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+      if (slots_[j].node == kNil) break;
+      std::size_t k = home(slots_[j].hash);
+      // slots_[j] may move to i iff its home is not cyclically in (i, j]
+      bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+      if (stays) continue;
+      slots_[i] = slots_[j];
+      i = j;
+    }
+    slots_[i] = Slot{};
+    unlink(n);
+    Node& x = nodes_[n];
+    x.state = S{};  // what the state holds goes now; the key keeps its capacity for reuse
+    x.next = free_;
+    free_ = n;
+    --size_;
+  }
+  void unlink(std::uint32_t n) {
+    Node& x = nodes_[n];
+    if (x.prev != kNil) nodes_[x.prev].next = x.next;
+    else head_ = x.next;
+    if (x.next != kNil) nodes_[x.next].prev = x.prev;
+    else tail_ = x.prev;
+    x.prev = x.next = kNil;
+  }
+  void push_front(std::uint32_t n) {
+    Node& x = nodes_[n];
+    x.prev = kNil;
+    x.next = head_;
+    if (head_ != kNil) nodes_[head_].prev = n;
+    head_ = n;
+    if (tail_ == kNil) tail_ = n;
+  }
+
+  std::deque<Node> nodes_;  // references stay valid as it grows: a state is never moved
+  std::vector<Slot> slots_;  // a power of two
+  std::uint32_t head_ = kNil, tail_ = kNil, free_ = kNil;
+  std::size_t size_ = 0;
 };
 
 struct Match {
@@ -88,6 +175,7 @@ struct Match {
   std::uint32_t var;
   std::uint32_t step;  // position in the condition's order
   std::string key;
+  std::uint64_t hash = 0;  // key_hash(key)
 };
 
 // ---- shape states ----
@@ -232,9 +320,14 @@ Engine::Engine(const Image& image, EngineOptions opt, Sink sink) : image_(image)
           continue;
         }
         auto ix = std::find_if(d.indexes.begin(), d.indexes.end(), [&](const Dispatch::Index& x) { return x.slot == eq->slot; });
-        if (ix == d.indexes.end()) ix = d.indexes.insert(d.indexes.end(), Dispatch::Index{eq->slot, {}, {}});
-        ix->by_text[eq->text].push_back({ri, e, eq->rest});  // found by its text: the equality holds
-        ix->all.push_back({ri, e, 0});
+        if (ix == d.indexes.end()) {
+          ix = d.indexes.insert(d.indexes.end(), Dispatch::Index{});
+          ix->slot = eq->slot;
+        }
+        auto [at, fresh] = ix->by_text.try_emplace(eq->text, static_cast<std::uint32_t>(ix->lists.size()));
+        if (fresh) ix->lists.emplace_back();
+        ix->lists[at->second].push_back({ri, e, eq->rest});  // found by its text: the equality holds
+        ix->lists[1].push_back({ri, e, 0});
       }
     rules_.push_back(std::move(rs));
   }
@@ -312,14 +405,15 @@ struct Emitter {
 
 EventId id_of(const Event& e) { return {e.file, e.line}; }
 
-// Calls f(key, matches) per key of a batch, keys in first-seen order, matches in input order.
-// A batch is the events of one instant: almost always one match, rarely more than a few.
+// Calls f(first, matches) per key of a batch (`first` the key's first match: its key and
+// hash), keys in first-seen order, matches in input order. A batch is the events of one
+// instant: almost always one match, rarely more than a few.
 template <typename F>
 void for_each_key(std::span<const Match> all, F&& f) {
   static thread_local std::vector<const Match*> group;  // reused: no allocation per batch
   if (all.size() == 1) {
     group.assign(1, &all[0]);
-    f(&all[0].key, group);
+    f(all[0], group);
     return;
   }
   if (all.size() <= 16) {
@@ -328,19 +422,19 @@ void for_each_key(std::span<const Match> all, F&& f) {
       if (done[i]) continue;
       group.clear();
       for (std::size_t j = i; j < all.size(); ++j)
-        if (!done[j] && all[j].key == all[i].key) done[j] = true, group.push_back(&all[j]);
-      f(&all[i].key, group);
+        if (!done[j] && all[j].hash == all[i].hash && all[j].key == all[i].key) done[j] = true, group.push_back(&all[j]);
+      f(all[i], group);
     }
     return;
   }
-  std::map<std::string, std::vector<const Match*>> groups;
-  std::vector<const std::string*> order;
+  std::map<std::string_view, std::vector<const Match*>> groups;
+  std::vector<const Match*> order;
   for (const auto& m : all) {
     auto [it, fresh] = groups.try_emplace(m.key);
-    if (fresh) order.push_back(&it->first);
+    if (fresh) order.push_back(&m);
     it->second.push_back(&m);
   }
-  for (const auto* k : order) f(k, groups[*k]);
+  for (const auto* m : order) f(*m, groups[m->key]);
 }
 
 }  // namespace
@@ -353,19 +447,41 @@ void Engine::process_batch() {
   touched.clear();
   for (const auto& e : batch_) {
     // The filters this row can pass, in (rule, event) order as if every one were tried.
-    const auto& d = dispatch_[e->table];
-    auto& cand = candidates_;
-    cand.assign(d.always.begin(), d.always.end());
-    for (const auto& ix : d.indexes) {
-      const Val& v = e->row.vals[ix.slot];
-      if (v.tag != Tag::String) {
-        cand.insert(cand.end(), ix.all.begin(), ix.all.end());
-      } else if (auto it = ix.by_text.find(v.str()); it != ix.by_text.end()) {
-        cand.insert(cand.end(), it->second.begin(), it->second.end());
+    auto& d = dispatch_[e->table];
+    const std::vector<Entry>* list = &d.always;
+    if (!d.indexes.empty()) {
+      std::uint64_t combo = 0;
+      const bool memoable = d.indexes.size() <= 4;
+      auto pick = [&](const Dispatch::Index& ix) -> std::uint32_t {
+        const Val& v = e->row.vals[ix.slot];
+        if (v.tag != Tag::String) return 1;
+        auto it = ix.by_text.find(v.str());
+        return it == ix.by_text.end() ? 0 : it->second;
+      };
+      for (std::size_t i = 0; i < d.indexes.size() && memoable; ++i) {
+        std::uint32_t l = pick(d.indexes[i]);
+        if (l > 0xffff) {
+          combo = UINT64_MAX;
+          break;
+        }
+        combo |= static_cast<std::uint64_t>(l) << (16 * i);
+      }
+      auto m = memoable && combo != UINT64_MAX ? d.memo.find(combo) : d.memo.end();
+      if (m != d.memo.end()) {
+        list = &m->second;
+      } else {
+        auto& cand = candidates_;
+        cand.assign(d.always.begin(), d.always.end());
+        for (const auto& ix : d.indexes) {
+          const auto& l = ix.lists[pick(ix)];
+          cand.insert(cand.end(), l.begin(), l.end());
+        }
+        std::sort(cand.begin(), cand.end());
+        if (memoable && combo != UINT64_MAX && d.memo.size() < Dispatch::kMemo) list = &(d.memo[combo] = cand);
+        else list = &cand;
       }
     }
-    if (!d.indexes.empty()) std::sort(cand.begin(), cand.end());
-    for (auto [ri, var, from] : cand) {
+    for (auto [ri, var, from] : *list) {
       auto& rs = *rules_[ri];
       const auto& r = *rs.rule;
       Rows rows(r.events.size());
@@ -401,7 +517,7 @@ void Engine::process_batch() {
       if (empty_key) continue;
       if (rs.used == 0) touched.push_back(&rs);
       auto& m = rs.matches[rs.used++];
-      m.e = e, m.var = var, m.step = step;
+      m.e = e, m.var = var, m.step = step, m.hash = key_hash(key);
       ++stats_[ri].matches;
     }
   }
@@ -425,8 +541,8 @@ void Engine::process_batch() {
         auto noop = [](ThrState&) {};
         rs.thr.expire(t - r.window, st, noop);
         // group this batch's matches by key, keeping input order within each
-        for_each_key(rs.batch(), [&](const std::string* k, const std::vector<const Match*>& ms) {
-          auto& s = rs.thr.touch(*k, t, st, opt_.max_keys, noop);
+        for_each_key(rs.batch(), [&](const Match& k, const std::vector<const Match*>& ms) {
+          auto& s = rs.thr.touch(k.key, k.hash, t, st, opt_.max_keys, noop);
           if (s.lsum.empty() && rs.reads_values) {
             s.distinct.resize(r.aggs.size());
             s.lsum.assign(r.aggs.size(), 0);
@@ -468,7 +584,8 @@ void Engine::process_batch() {
               s.slots.pop_front();
             }
           }
-          std::vector<Val> aggs(r.aggs.size());
+          auto& aggs = aggs_;  // reused: no allocation per match
+          aggs.assign(r.aggs.size(), Val{});
           for (std::size_t a = 0; a < r.aggs.size(); ++a) {
             switch (r.aggs[a].kind) {
               case bc::AggKind::Count: aggs[a] = Val::integer(static_cast<std::int64_t>(s.win.size())); break;
@@ -510,12 +627,12 @@ void Engine::process_batch() {
         auto noop = [](SeqState&) {};
         rs.seq.expire(t - r.window, st, noop);
         const std::size_t n = r.order.size();
-        for_each_key(rs.batch(), [&](const std::string* k, const std::vector<const Match*>& ms) {
+        for_each_key(rs.batch(), [&](const Match& k, const std::vector<const Match*>& ms) {
           // A key with no state whose events are all later steps has no chain to extend or
           // complete, and what they would record (a step with no chain) reads as no state:
           // skip it rather than make a key (most later-step events are of this kind).
-          if (!rs.seq.find(*k) && std::all_of(ms.begin(), ms.end(), [](const Match* m) { return m->step > 0; })) return;
-          auto& s = rs.seq.touch(*k, t, st, opt_.max_keys, noop);
+          if (std::all_of(ms.begin(), ms.end(), [](const Match* m) { return m->step > 0; }) && !rs.seq.find(k.key, k.hash)) return;
+          auto& s = rs.seq.touch(k.key, k.hash, t, st, opt_.max_keys, noop);
           if (s.best.empty()) s.best.resize(n - 1);
           // completions against the state before this batch (strictly earlier steps)
           for (const Match* m : ms) {
@@ -532,7 +649,9 @@ void Engine::process_batch() {
             ids.push_back(id_of(*m->e));
             em.alert(rs, st, t, rows, nullptr, std::move(ids), n);
           }
-          // new latest events per step, from the pre-batch state of the step before
+          // new latest events per step, from the pre-batch state of the step before (a
+          // batch of last-step events only changes nothing)
+          if (std::all_of(ms.begin(), ms.end(), [&](const Match* m) { return m->step >= n - 1; })) return;
           std::vector<SeqBest> next = s.best;
           for (const Match* m : ms) {
             if (m->step >= n - 1) continue;
@@ -561,8 +680,8 @@ void Engine::process_batch() {
         auto noop = [](JoinState&) {};
         rs.join.expire(t - r.window, st, noop);
         const auto va = r.order[0], vb = r.order[1];
-        for_each_key(rs.batch(), [&](const std::string* k, const std::vector<const Match*>& ms) {
-          auto& s = rs.join.touch(*k, t, st, opt_.max_keys, noop);
+        for_each_key(rs.batch(), [&](const Match& k, const std::vector<const Match*>& ms) {
+          auto& s = rs.join.touch(k.key, k.hash, t, st, opt_.max_keys, noop);
           // 1. $b completes with the latest $a strictly before it
           for (const Match* m : ms)
             if (m->step == 1 && s.a && t - s.a->time <= r.window)
@@ -590,12 +709,12 @@ void Engine::process_batch() {
           rs.absb.expire(t - r.window, st, noop);
           for (const auto& m : rs.batch()) {
             if (m.step != 0) continue;
-            auto* s = rs.absb.find(m.key);
+            auto* s = rs.absb.find(m.key, m.hash);
             bool witnessed = s && s->witness >= t - r.window;  // witnesses are all strictly earlier
             if (!witnessed) em.alert(rs, st, t, rows_for({{va, m.e.get()}}), nullptr, {id_of(*m.e)}, 1);
           }
           for (const auto& m : rs.batch())
-            if (m.step == 1) rs.absb.touch(m.key, t, st, opt_.max_keys, noop).witness = t;
+            if (m.step == 1) rs.absb.touch(m.key, m.hash, t, st, opt_.max_keys, noop).witness = t;
         } else {
           auto decide = [&](AbsAfterState& s, std::int64_t before) {
             while (!s.pending.empty() && s.pending.front()->time < before) {
@@ -608,14 +727,14 @@ void Engine::process_batch() {
           rs.absa.expire(t - r.window, st, drop_all);
           for (const auto& m : rs.batch()) {
             if (m.step != 1) continue;
-            if (auto* s = rs.absa.find(m.key)) {
+            if (auto* s = rs.absa.find(m.key, m.hash)) {
               decide(*s, t - r.window);  // windows that closed before t
               s->pending.clear();        // every other pending anchor is before t, within W: witnessed
             }
           }
           for (const auto& m : rs.batch()) {
             if (m.step != 0) continue;
-            auto& s = rs.absa.touch(m.key, t, st, opt_.max_keys, drop_all);
+            auto& s = rs.absa.touch(m.key, m.hash, t, st, opt_.max_keys, drop_all);
             decide(s, t - r.window);
             s.pending.push_back(m.e);
           }

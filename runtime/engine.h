@@ -78,16 +78,23 @@ class Engine {
     std::vector<Entry> always;
     struct Index {
       std::uint32_t slot = 0;
-      std::unordered_map<std::string_view, std::vector<Entry>> by_text;
-      std::vector<Entry> all;  // for a row whose value there is not a string
+      // lists[0] is empty (a string no filter wants), lists[1] every indexed entry (for a row
+      // whose value there is not a string), lists[by_text[s]] the entries that want `s`.
+      std::unordered_map<std::string_view, std::uint32_t> by_text;
+      std::vector<std::vector<Entry>> lists{2};
     };
     std::vector<Index> indexes;
+    // A row's sorted candidates depend only on the list each index picked for it: merged once
+    // per combination seen (up to kMemo of them, up to 4 indexes), not sorted per row.
+    std::unordered_map<std::uint64_t, std::vector<Entry>> memo;
+    static constexpr std::size_t kMemo = 4096;
   };
   std::vector<Dispatch> dispatch_;
   std::vector<Entry> candidates_;  // this row's entries (reused)
   Arena scratch_;
   std::vector<RuleState*> touched_;  // rules with matches in the current batch (reused)
   std::string part_;                 // a key part being built (reused)
+  std::vector<Val> aggs_;            // a threshold's aggregates (reused)
 };
 
 // Merges event files into one time-ordered stream: each file through a reorder buffer that
