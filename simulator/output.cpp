@@ -1,11 +1,22 @@
 #include "simulator/output.h"
 
 #include <zlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
+#include <array>
+#include <cassert>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <vector>
+#include <algorithm>
+#include <cstdlib>
+#include <new>
 
 #include "compiler/ast/value.h"  // the calendar
 
@@ -15,12 +26,57 @@ namespace {
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 }  // namespace
 
+namespace {
+inline void two(char* p, unsigned v) {
+  p[0] = static_cast<char>('0' + v / 10);
+  p[1] = static_cast<char>('0' + v % 10);
+}
+}  // namespace
+
+char* iso8601_to(char* p, Millis t) {
+  std::int64_t days = floor_div(t, kDay);
+  Millis rem = t - days * kDay;
+  std::int64_t y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  if (y < 0 || y > 9999) {  // outside the four-digit years: the general (slow) spelling
+    std::string s = iso8601(t);
+    std::memcpy(p, s.data(), s.size());
+    return p + s.size();
+  }
+  auto yy = static_cast<unsigned>(y);
+  two(p, yy / 100);
+  two(p + 2, yy % 100);
+  p[4] = '-';
+  two(p + 5, m);
+  p[7] = '-';
+  two(p + 8, d);
+  p[10] = 'T';
+  auto r = static_cast<unsigned>(rem);
+  two(p + 11, r / 3600000);
+  p[13] = ':';
+  two(p + 14, r / 60000 % 60);
+  p[16] = ':';
+  two(p + 17, r / 1000 % 60);
+  p[19] = '.';
+  unsigned ms = r % 1000;
+  p[20] = static_cast<char>('0' + ms / 100);
+  two(p + 21, ms % 100);
+  p[23] = 'Z';
+  return p + 24;
+}
+
 std::string iso8601(Millis t) {
   std::int64_t days = floor_div(t, kDay);
   Millis rem = t - days * kDay;
   std::int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
+  if (y >= 0 && y <= 9999) {
+    char b[24];
+    iso8601_to(b, t);
+    return std::string(b, 24);
+  }
   char buf[96];  // room for any value the format could be given, so no truncation is possible
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y), m, d,
                 static_cast<long long>(rem / kHour), static_cast<long long>(rem / kMinute % 60),
@@ -54,70 +110,217 @@ int weekday(Millis t) {
   return static_cast<int>(((days % 7) + 11) % 7);  // 1970-01-01 was a Thursday
 }
 
-void json_escape(std::string& out, std::string_view s) {
-  out += '"';
-  std::size_t run = 0;  // start of the pending span that needs no escaping
+std::size_t json_clean_prefix(std::string_view s) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  // 16 bytes at a time: a byte below 0x20, a quote or a backslash ends the clean prefix.
+  const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x1f);
+  while (i + 16 <= s.size()) {
+    __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    __m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(w, space), space);  // w <= 0x1f, unsigned
+    __m128i bad = _mm_or_si128(ctl, _mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)));
+    auto mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
+    if (mask) return i + static_cast<std::size_t>(__builtin_ctz(mask));
+    i += 16;
+  }
+#else
   constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    // Skip 8 clean bytes at a time: none below 0x20, none a quote or a backslash (SWAR).
-    while (i + 8 <= s.size()) {
-      std::uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);
-      std::uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-      std::uint64_t bad = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b);
-      if (bad & highs) break;
-      i += 8;
-    }
-    if (i >= s.size()) break;
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
+  // 8 clean bytes at a time: none below 0x20, none a quote or a backslash (SWAR).
+  while (i + 8 <= s.size()) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    std::uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    std::uint64_t bad = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b);
+    if (bad & highs) break;
+    i += 8;
+  }
+  if (s.size() >= 16) {  // the tail: one more 16-byte load, overlapping what was checked
+    std::size_t at = s.size() - 16;
+    __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + at));
+    __m128i ctl = _mm_cmpeq_epi8(_mm_max_epu8(w, space), space);
+    __m128i bad = _mm_or_si128(ctl, _mm_or_si128(_mm_cmpeq_epi8(w, quote), _mm_cmpeq_epi8(w, bslash)));
+    auto mask = static_cast<unsigned>(_mm_movemask_epi8(bad)) >> (i - at);
+    return mask ? i + static_cast<std::size_t>(__builtin_ctz(mask)) : s.size();
+  }
+#endif
+  static constexpr auto kBad = [] {
+    std::array<bool, 256> t{};
+    for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
+    t['"'] = t['\\'] = true;
+    return t;
+  }();
+  for (; i < s.size(); ++i)
+    if (kBad[static_cast<unsigned char>(s[i])]) break;
+  return i;
+}
+
+char* escape_to(char* p, std::string_view v) {
+  *p++ = '"';
+  std::size_t i = 0;
+  while (i < v.size()) {
+    std::size_t clean = json_clean_prefix(v.substr(i));
+    std::memcpy(p, v.data() + i, clean);
+    p += clean;
+    i += clean;
+    if (i >= v.size()) break;
+    auto c = static_cast<unsigned char>(v[i++]);
+    *p++ = '\\';
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"': *p++ = '"'; break;
+      case '\\': *p++ = '\\'; break;
+      case '\n': *p++ = 'n'; break;
+      case '\r': *p++ = 'r'; break;
+      case '\t': *p++ = 't'; break;
       default: {
-        char b[8];
-        std::snprintf(b, sizeof b, "\\u%04x", c);
-        out += b;
+        static const char* hex = "0123456789abcdef";
+        p[0] = 'u';
+        p[1] = '0';
+        p[2] = '0';
+        p[3] = hex[c >> 4];
+        p[4] = hex[c & 15];
+        p += 5;
       }
     }
   }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
+  *p++ = '"';
+  return p;
 }
 
-Row::Row(std::string_view table, Millis time) : table_(table), time_(time) {
-  buf_.reserve(2048);
-  buf_ += "{\"Type\":";
-  json_escape(buf_, table);
-  buf_ += ",\"TimeGenerated\":\"";
-  buf_ += iso8601(time);
-  buf_ += '"';
+void json_escape(std::string& out, std::string_view s) {
+  std::size_t n = out.size();
+  if (json_clean_prefix(s) == s.size()) {  // the common case: nothing to escape, one copy
+    out.resize(n + s.size() + 2);
+    char* p = out.data() + n;
+    *p = '"';
+    std::memcpy(p + 1, s.data(), s.size());
+    p[s.size() + 1] = '"';
+    return;
+  }
+  out.resize(n + s.size() * 6 + 2);  // the worst case: \u00XX for every byte
+  char* end = escape_to(out.data() + n, s);
+  out.resize(static_cast<std::size_t>(end - out.data()));
+}
+
+namespace {
+// Row buffers, reused: a row is built, copied to its file's buffer and dropped, so a handful
+// of buffers serve the whole run (two rows at most are alive at once).
+struct RowBuf {
+  char* d;
+  std::size_t cap;
+};
+thread_local std::vector<RowBuf> row_pool;
+struct PoolFree {
+  ~PoolFree() {
+    for (auto& b : row_pool) std::free(b.d);
+    row_pool.clear();
+  }
+};
+thread_local PoolFree pool_free;
+}  // namespace
+
+Row::Row() {
+  (void)&pool_free;
+  if (!row_pool.empty()) {
+    d_ = row_pool.back().d;
+    cap_ = row_pool.back().cap;
+    row_pool.pop_back();
+  }
+}
+Row::Row(std::string_view table, Millis time) : Row() {
+  table_ = table;
+  time_ = time;
+  // The table name is one of ours: an identifier with nothing to escape.
+  assert(json_clean_prefix(table) == table.size());
+  put("{\"Type\":\"");
+  put(table);
+  put("\",\"TimeGenerated\":\"");
+  n_ = static_cast<std::size_t>(iso8601_to(room(96), time) - d_);
+  put("\"");
+}
+Row::~Row() {
+  if (d_) row_pool.push_back({d_, cap_});
+}
+void Row::grow(std::size_t n) {
+  std::size_t cap = std::max<std::size_t>({cap_ * 2, n_ + n, 8192});
+  auto* d = static_cast<char*>(std::realloc(d_, cap));
+  if (!d) throw std::bad_alloc();
+  d_ = d;
+  cap_ = cap;
 }
 void Row::key(std::string_view k) {
-  buf_ += ',';
-  json_escape(buf_, k);
-  buf_ += ':';
+  // Keys are column names from the code: identifiers that never need escaping.
+  assert(json_clean_prefix(k) == k.size());
+  char* p = room(k.size() + 4);
+  p[0] = ',';
+  p[1] = '"';
+  std::memcpy(p + 2, k.data(), k.size());
+  p[k.size() + 2] = '"';
+  p[k.size() + 3] = ':';
+  n_ += k.size() + 4;
 }
-Row& Row::s(std::string_view k, std::string_view v) { key(k); json_escape(buf_, v); return *this; }
-Row& Row::i(std::string_view k, std::int64_t v) { key(k); buf_ += std::to_string(v); return *this; }
-Row& Row::r(std::string_view k, double v) {
+void Row::str(std::string_view v) {
+  if (json_clean_prefix(v) == v.size()) {  // the common case: nothing to escape, one copy
+    char* p = room(v.size() + 2);
+    p[0] = '"';
+    std::memcpy(p + 1, v.data(), v.size());
+    p[v.size() + 1] = '"';
+    n_ += v.size() + 2;
+    return;
+  }
+  char* start = room(v.size() * 6 + 2);
+  n_ += static_cast<std::size_t>(escape_to(start, v) - start);
+}
+Row& Row::s(std::string_view k, std::string_view v) {
   key(k);
-  char b[32];
-  std::snprintf(b, sizeof b, "%.1f", v);
-  buf_ += b;
+  str(v);
   return *this;
 }
-Row& Row::b(std::string_view k, bool v) { key(k); buf_ += v ? "true" : "false"; return *this; }
-Row& Row::t(std::string_view k, Millis v) { key(k); buf_ += '"'; buf_ += iso8601(v); buf_ += '"'; return *this; }
-Row& Row::raw(std::string_view k, std::string_view json) { key(k); buf_ += json; return *this; }
-std::string& Row::finish() {
-  buf_ += "}\n";
-  return buf_;
+Row& Row::i(std::string_view k, std::int64_t v) {
+  key(k);
+  char* p = room(24);
+  n_ = static_cast<std::size_t>(std::to_chars(p, p + 24, v).ptr - d_);
+  return *this;
+}
+Row& Row::r(std::string_view k, double v) {
+  key(k);
+  if (v == std::floor(v) && std::fabs(v) < 1e15 && !(v == 0 && std::signbit(v))) {
+    // whole numbers (sizes): the same text as %.1f, without printf
+    char* p = room(24);
+    n_ = static_cast<std::size_t>(std::to_chars(p, p + 22, static_cast<std::int64_t>(v)).ptr - d_);
+    put(".0");
+    return *this;
+  }
+  char b[512];  // %.1f of any double fits
+  int len = std::snprintf(b, sizeof b, "%.1f", v);
+  put(std::string_view(b, static_cast<std::size_t>(len)));
+  return *this;
+}
+Row& Row::b(std::string_view k, bool v) {
+  key(k);
+  put(v ? "true" : "false");
+  return *this;
+}
+Row& Row::t(std::string_view k, Millis v) {
+  key(k);
+  char b[128];
+  b[0] = '"';
+  char* e = iso8601_to(b + 1, v);
+  *e++ = '"';
+  put(std::string_view(b, static_cast<std::size_t>(e - b)));
+  return *this;
+}
+Row& Row::raw(std::string_view k, std::string_view json) {
+  key(k);
+  put(json);
+  return *this;
+}
+Row& Row::lit(std::string_view json) {
+  put(json);
+  return *this;
+}
+std::string_view Row::finish() {
+  put("}\n");
+  return {d_, n_};
 }
 
 OutFile::OutFile(const std::string& path, bool gzip, bool discard) : path_(path), gzip_(gzip) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,28 +17,50 @@ using Millis = std::int64_t;
 inline constexpr Millis kSecond = 1000, kMinute = 60 * kSecond, kHour = 60 * kMinute, kDay = 24 * kHour;
 
 std::string iso8601(Millis t);        // 2023-06-15T08:01:02.345Z
+char* iso8601_to(char* out, Millis t); // the same into out (24 bytes for years 0-9999); returns the end
+std::size_t json_clean_prefix(std::string_view s);  // length of the prefix that needs no JSON escaping
 std::optional<Millis> parse_date(std::string_view yyyy_mm_dd);
 int weekday(Millis t);                // 0 = Sunday (KQL dayofweek)
 void json_escape(std::string& out, std::string_view s);
+char* escape_to(char* out, std::string_view s);  // `"s"` escaped; out needs 6 * s.size() + 2 bytes
 
 // One JSON object. Values are appended in call order; `Type` and `TimeGenerated` first.
+// The text is built in a buffer reused from row to row (no allocation per row). Keys are
+// column names from the code and are never escaped (asserted in debug builds).
 class Row {
  public:
   Row(std::string_view table, Millis time);
+  Row();  // a fragment: columns only (`,"K":V...`), for pre-rendering constant runs once
+  ~Row();
+  Row(const Row&) = delete;
+  Row& operator=(const Row&) = delete;
   Row& s(std::string_view key, std::string_view v);  // string column
   Row& i(std::string_view key, std::int64_t v);      // int / long column
   Row& r(std::string_view key, double v);            // real column
   Row& b(std::string_view key, bool v);              // bool column
   Row& t(std::string_view key, Millis v);            // datetime column
   Row& raw(std::string_view key, std::string_view json);  // dynamic column, JSON text as is
-  std::string& finish();                             // closes the object, adds '\n'
+  Row& lit(std::string_view json);                   // pre-rendered columns (a fragment's text) as is
+  std::string_view finish();                         // closes the object, adds '\n'
+  std::string text() const { return std::string(d_, n_); }  // a fragment's text
   std::string_view table() const { return table_; }
   Millis time() const { return time_; }
  private:
   void key(std::string_view k);
-  std::string table_;
-  Millis time_;
-  std::string buf_;
+  char* room(std::size_t n) {  // n more bytes of space at the end
+    if (n_ + n > cap_) grow(n);
+    return d_ + n_;
+  }
+  void put(std::string_view v) {
+    std::memcpy(room(v.size()), v.data(), v.size());
+    n_ += v.size();
+  }
+  void str(std::string_view v);  // a JSON string, escaped
+  void grow(std::size_t n);
+  std::string_view table_;
+  Millis time_ = 0;
+  char* d_ = nullptr;
+  std::size_t n_ = 0, cap_ = 0;
 };
 
 // A tiny builder for nested JSON values (dynamic columns, or JSON text inside a string column).

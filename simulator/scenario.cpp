@@ -190,6 +190,7 @@ Scenario load_scenario(const std::string& name_or_file, const std::vector<std::s
       {"shared_mailboxes", integer(b.shared_mailboxes, 0, 50)}, {"delegates", integer(b.delegates, 0, 50)},
       {"service_accounts", integer(b.service_accounts, 0, 20)}, {"new_lob_app_day", integer(b.new_lob_app_day, -1, 10000)},
       {"throttled_mailboxes", integer(b.throttled_mailboxes, 0, 10)}, {"admins", integer(b.admins, 0, 100)},
+      {"consumer_signins", num(b.consumer_signins, 0, 1000)},
   };
   std::map<std::string, Setter> mitigation_keys = {
       {"renewal_blocked", date(c.renewal_blocked)}, {"forged_blocked", date(c.forged_blocked)},

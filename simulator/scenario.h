@@ -27,6 +27,7 @@ struct BenignKnobs {
   int new_lob_app_day = 2;          // day index on which a new LOB app starts reading mail; -1 none
   int throttled_mailboxes = 1;      // mailboxes driven past 1,000 records / 24 h (MIA §6.2)
   int admins = 3;                   // admin accounts, plus 1 per 500 users [assumption]
+  double consumer_signins = 5.0;    // personal-account sign-ins to the partner app per 100 users per day [assumption]
 };
 
 struct CampaignKnobs {

@@ -22,11 +22,11 @@ namespace ward::sim {
 
 namespace {
 
-enum class Client : std::uint8_t { Owa, Desktop, Mobile, Teams, Files, Admin, Service, Actor };
+enum class Client : std::uint8_t { Owa, Desktop, Mobile, Teams, Files, Admin, Service, Actor, Partner };
 
 enum Flag : std::uint16_t {
   kInteractive = 1, kNewDevice = 2, kTravel = 4, kVpn = 8, kRemote = 16, kDelegate = 32, kShared = 64,
-  kServiceApp = 128, kNewLob = 256, kThrottler = 512, kMobileChurn = 1024,
+  kServiceApp = 128, kNewLob = 256, kThrottler = 512, kMobileChurn = 1024, kConsumer = 2048,
 };
 
 enum class K : std::uint8_t {
@@ -34,6 +34,7 @@ enum class K : std::uint8_t {
   // campaign
   ActorRp, ActorToken, ActorRenewal, ActorBind, ActorRpRejected, ActorRenewalFailed, ActorPhish, ActorPhishOk,
   ActorPhishBind,
+  ActorRpConsumer,  // a forged token naming a personal account, at the partner app (step G)
 };
 
 struct Session {
@@ -48,6 +49,7 @@ struct Session {
   std::uint8_t net;
   std::uint8_t infra;    // campaign: 1 IOC SoftEther, 2 IOC token panel, 3 fresh hosting
   std::uint8_t variant;  // campaign: which user agent / client string
+  std::int32_t consumer = -1;  // the personal account (Tenant::consumers) of a partner-app session
 };
 
 struct Stub {
@@ -197,6 +199,36 @@ class Generator {
     for (std::size_t u = 0; u < t_.people; ++u) plan_user(d, static_cast<int>(u), slot);
     plan_services(d, slot);
     if (sc_.campaign.enabled) plan_campaign(d, slot);
+    plan_partner(d, slot);
+  }
+
+  // Personal accounts signing in to the partner app (a multi-tenant app that admits personal
+  // accounts): benign consumer-issuer tokens at the relying party, so that "consumer key at an
+  // enterprise-only resource" has to be told apart from ordinary consumer sign-ins.
+  void plan_partner(int d, int slot) {
+    if (t_.consumers.empty() || sc_.benign.consumer_signins <= 0) return;
+    Rng r(derive(opt_.seed, tag("partner-day"), d));
+    double mean = sc_.benign.consumer_signins * opt_.users / 100.0;
+    auto n = static_cast<int>(std::lround(mean * (0.75 + 0.5 * r.unit())));
+    Millis day0 = t0_ + d * kDay;
+    for (int i = 0; i < n; ++i) {
+      auto who = static_cast<std::int32_t>(r.below(t_.consumers.size()));
+      Millis st = day0 + static_cast<Millis>(r.below(static_cast<std::uint64_t>(kDay)));
+      Session s{};
+      s.seed = derive(opt_.seed, tag("partner-session"), d, i);
+      s.start = st;
+      s.ip = t_.consumers[static_cast<std::size_t>(who)].ip;
+      s.user = -1;
+      s.mailbox = -1;
+      s.sp = -1;
+      s.flags = kConsumer;
+      s.client = Client::Partner;
+      s.consumer = who;
+      std::uint32_t id = add_session(slot, s);
+      int calls = static_cast<int>(1 + r.below(3));
+      Millis t = st;
+      for (int k = 0; k < calls; ++k, t += static_cast<Millis>(60 + r.below(600)) * kSecond) stub(slot, id, t, K::RpPartner, static_cast<std::uint32_t>(k));
+    }
   }
 
   // Reads in a session, aggregated into 2-minute bind records with hourly de-duplication of
@@ -463,7 +495,7 @@ class Generator {
     int wd = weekday(day0);
     if (c.weekdays_only && (wd == 0 || wd == 6)) return;
     Millis forged_blocked = *parse_date(c.forged_blocked), key_removed = *parse_date(c.key_removed);
-    Millis infra_down = *parse_date(c.infra_down);
+    Millis infra_down = *parse_date(c.infra_down), consumer_blocked = *parse_date(c.consumer_blocked);
     for (std::size_t vi = 0; vi < victims_.size(); ++vi) {
       int v = victims_[vi];
       int first = c.start_day;
@@ -518,6 +550,32 @@ class Generator {
           }
         }
       } else if (c.after_mitigation) {
+        // Step G, personal accounts: until `consumer_blocked` the 2016 key still worked for
+        // consumer (MSA) accounts (MSTI-0714: "use of the key blocked for impacted consumer
+        // customers" on 07-03, after the enterprise block of 06-27), so the actor presents
+        // forged tokens naming a personal account at the partner app, which admits personal
+        // accounts: accepted while the key is in the consumers JWKS, rejected after
+        // `key_removed`, and none from `consumer_blocked` [assumption: the sources give the
+        // dates, not what a tenant's relying party saw]. Its own stream: nothing else changes.
+        if (c.relying_party && day0 < consumer_blocked && !t_.consumers.empty()) {
+          Rng rc(derive(opt_.seed, tag("campaign-consumer"), v, d));
+          if (rc.chance(0.5)) {
+            Millis st = w0 + static_cast<Millis>(rc.below(static_cast<std::uint64_t>(w1 - w0)));
+            Session s{};
+            s.seed = derive(opt_.seed, tag("actor-consumer-session"), v, d);
+            s.start = st;
+            s.ip = actor_ip(rc, day0, true, s.infra, s.net);
+            s.user = v;
+            s.mailbox = v;
+            s.sp = -1;
+            s.client = Client::Actor;
+            s.variant = static_cast<std::uint8_t>(rc.below(256));
+            s.consumer = static_cast<std::int32_t>(derive(opt_.seed, tag("victim-consumer"), v) % t_.consumers.size());
+            std::uint32_t id = add_session(slot, s);
+            int n = static_cast<int>(1 + rc.below(2));
+            for (int k = 0; k < n; ++k) stub(slot, id, st + k * 7 * kMinute, K::ActorRpConsumer, static_cast<std::uint32_t>(k));
+          }
+        }
         // Step G: failed token attempts until the infrastructure goes quiet, then phishing.
         if (day0 < infra_down) {
           int n = static_cast<int>(1 + r.below(3));
@@ -564,6 +622,11 @@ class Generator {
   std::vector<Stub> pending_;
   std::vector<int> victims_;
   std::unordered_map<int, Throttle> throttle_;
+  std::array<std::string, 64> frags_;          // pre-rendered constant column runs (render.inc)
+  std::vector<OwnerCache> owner_cache_;        // per mailbox owner
+  std::unordered_map<std::string, TeamIds> teams_;
+  std::unordered_map<std::uint64_t, std::string> folder_ids_;
+  std::unordered_map<std::uint64_t, std::string> cached_;  // pre-rendered runs keyed by a few values
   SimStats stats_;
 };
 

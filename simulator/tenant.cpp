@@ -76,9 +76,16 @@ const std::vector<Site>& sites() {
 }
 
 std::string ip_string(std::uint32_t ip) {
-  char b[20];
-  std::snprintf(b, sizeof b, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-  return b;
+  char b[16];
+  char* p = b;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    unsigned v = (ip >> shift) & 255;
+    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+    if (shift) *p++ = '.';
+  }
+  return std::string(b, static_cast<std::size_t>(p - b));
 }
 
 namespace {
@@ -253,6 +260,32 @@ Tenant build_tenant(std::uint64_t seed, const Scenario& sc, int n_users) {
     p.reads_mail = true;
     p.lob_new = true;
     for (int k = 0; k < 3 && t.people > 0; ++k) p.mailboxes.push_back(static_cast<int>(sp.below(t.people)));
+  }
+  // Personal accounts at the partner app: their own stream, so nothing above changes. Consumer
+  // v2.0 tokens name the MSA tenant (§3.2, platform fact); the kids of the consumers JWKS other
+  // than the 2016 key, the account shapes and the oid form 00000000-0000-0000-XXXX-... are
+  // synthetic [assumption].
+  {
+    Rng c(derive(seed, tag("consumers")));
+    t.partner_name = sc.org + " Partner Portal";
+    for (int i = 0; i < 3; ++i) t.consumer_kids.push_back(b64url(c, 27));
+    static const char* kConsumerDomains[] = {"outlook.example", "hotmail.example", "live.example"};
+    static const char* kConsumerUa[] = {kChromeUa, kEdgeUa, kSafariUa, kMacChromeUa};
+    std::size_t n = static_cast<std::size_t>(std::max(5, n_users / 5));
+    const Site& home = sites().front();
+    for (std::size_t i = 0; i < n; ++i) {
+      ConsumerAccount a;
+      std::string given = kGiven[c.below(std::size(kGiven))], surname = kSurname[c.below(std::size(kSurname))];
+      a.display = given + " " + surname;
+      std::string local = given + "." + surname + std::to_string(10 + c.below(90));
+      for (auto& ch : local) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      a.upn = local + "@" + kConsumerDomains[c.below(std::size(kConsumerDomains))];
+      std::string h = c.hexstr(16);
+      a.oid = "00000000-0000-0000-" + h.substr(0, 4) + "-" + h.substr(4, 12);
+      a.ip = host_in(c, nets()[static_cast<std::size_t>(home.residential[c.below(home.residential.size())])]);
+      a.ua = kConsumerUa[c.below(std::size(kConsumerUa))];
+      t.consumers.push_back(std::move(a));
+    }
   }
   return t;
 }

@@ -79,10 +79,21 @@ struct ServicePrincipal {
   std::vector<int> mailboxes;
 };
 
+// A personal Microsoft account (MSA) outside the tenant that signs in to the tenant's
+// multi-tenant app which admits personal accounts (the partner portal).
+struct ConsumerAccount {
+  std::string display, upn, oid;
+  std::uint32_t ip = 0;     // residential
+  const char* ua = nullptr;
+};
+
 struct Tenant {
   std::string tenant_id, domain, org, org_sid_prefix;
   std::string rp_app_id, rp_name;  // the relying party that logs token validation
   std::string partner_app_id;      // a multi-tenant app that also accepts personal accounts
+  std::string partner_name;
+  std::vector<ConsumerAccount> consumers;  // personal accounts that use the partner app
+  std::vector<std::string> consumer_kids;  // synthetic kids of the consumers JWKS (not the 2016 key)
   std::vector<User> users;         // people first, then shared mailboxes
   std::vector<ServicePrincipal> sps;
   std::vector<std::string> tenant_kids;  // synthetic key ids of the tenant's signing keys

@@ -8,6 +8,8 @@
 // IOC IPs appear only inside their first/last-seen windows (MSTI-0714, transcribed here
 // independently of the simulator).
 //
+// The relying party's consumer-issuer tokens: benign ones only at the app that admits personal
+// accounts, never with the 2016 key.
 // usage: check.js SCHEMA_JSON TOKEN_VALIDATION_WARD OUT_DIR [--expect-malicious]
 'use strict';
 const fs = require('fs');
@@ -191,7 +193,34 @@ for (const [table, rows] of Object.entries(rowsByTable)) for (const r of rows) {
   }
 }
 
+// ---- relying party: consumer-issuer tokens (storm0558.md §3.1-3.2, §7 ideas 4-5). Benign
+// personal-account tokens reach only the app that admits personal accounts (the partner
+// app), through the consumers JWKS and never with the 2016 key; at the enterprise-only app
+// (the one that validates tenant tokens) a consumer issuer or the 2016 key is the attack.
+const CONSUMER_TID = '9188040d-6c67-4c5b-b112-36a304b66dad', FORGED_KID = '1LTMzakihiRla_8z2BEJVXeWMqo';
+const tokens = rowsByTable.AppTokenValidation_CL || [];
+const enterpriseApps = new Set(tokens.filter((r) => r.KeySource === 'tenant').map((r) => r.AppId));
+let benignConsumer = 0;
+for (const r of tokens) {
+  const l = labelOf.get(r);
+  if (!l) continue;
+  const consumer = r.TokenTenantId === CONSUMER_TID || r.TokenIssuer.includes(CONSUMER_TID) || r.Claims.tid === CONSUMER_TID;
+  if (l.truth === 'benign') {
+    if (r.TokenKid === FORGED_KID) fail(`AppTokenValidation_CL:${l.line}: a benign token signed with the 2016 MSA key`);
+    if (r.ValidationResult !== 'Accepted') fail(`AppTokenValidation_CL:${l.line}: a benign token rejected`);
+    if (!consumer) continue;
+    benignConsumer++;
+    if (enterpriseApps.has(r.AppId)) fail(`AppTokenValidation_CL:${l.line}: a benign consumer token at the enterprise-only app`);
+    if (r.KeySource !== 'consumers') fail(`AppTokenValidation_CL:${l.line}: benign consumer token validated by ${r.KeySource}`);
+    if (!r.TokenObjectId.startsWith('00000000-0000-0000-')) fail(`AppTokenValidation_CL:${l.line}: personal-account oid ${r.TokenObjectId}`);
+  } else if (r.TokenKid !== FORGED_KID) {
+    fail(`AppTokenValidation_CL:${l.line}: a malicious token not signed with the 2016 key`);
+  }
+}
+if (tokens.length && benignConsumer === 0) fail('no benign consumer-issuer tokens at the relying party');
+
 const mal = labels.filter((l) => l.truth === 'malicious').length;
 console.log(`checked ${total} rows in ${files.length} tables, ${labels.length} labels (${mal} malicious), ` +
-            `${benignReads} benign and ${forgedReads} forged mail reads, ${iocRows} IOC-IP cells`);
+            `${benignReads} benign and ${forgedReads} forged mail reads, ${iocRows} IOC-IP cells, ` +
+            `${benignConsumer} benign consumer tokens`);
 if (errors.length) { for (const e of errors) console.error('FAIL ' + e); process.exit(1); }

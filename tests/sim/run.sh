@@ -51,6 +51,36 @@ schema)
   done
   grep -q '"ValidationResult":"Rejected"' "$tmp/long/AppTokenValidation_CL.jsonl" || bad "no rejected forged tokens after the key left the JWKS"
   grep -q '"ResultType":"50126"' "$tmp/long/SigninLogs.jsonl" || bad "no phishing sign-in attempts after mitigation"
+  # The mitigation dates at the relying party (storm0558.md §1, MSTI-0714): forged tokens naming
+  # personal accounts appear at the partner app only from forged_blocked (06-27) to before
+  # consumer_blocked (07-03), accepted before key_removed (06-29) and rejected from it; moving
+  # consumer_blocked earlier (--set) ends them earlier.
+  rp_window() {  # dir, consumer_blocked: prints "accepted rejected"
+    node -e '
+      const fs = require("fs"), [dir, blocked] = process.argv.slice(1);
+      const rows = fs.readFileSync(dir + "/AppTokenValidation_CL.jsonl", "utf8").split("\n").filter(Boolean).map(JSON.parse);
+      const labels = fs.readFileSync(dir + "/labels/labels.jsonl", "utf8").split("\n").filter(Boolean).map(JSON.parse)
+        .filter((l) => l.table === "AppTokenValidation_CL");
+      let acc = 0, rej = 0, bad = [];
+      for (const l of labels) {
+        const r = rows[l.line - 1];
+        if (l.truth !== "malicious" || r.KeySource !== "consumers") continue;
+        const day = r.TimeGenerated.slice(0, 10);
+        if (day < "2023-06-27" || day >= blocked) bad.push(`${day}: consumer forged token outside 2023-06-27..${blocked}`);
+        if ((day < "2023-06-29") !== (r.ValidationResult === "Accepted")) bad.push(`${day}: ${r.ValidationResult}`);
+        if (l.step !== "G") bad.push(`step ${l.step}`);
+        if (r.ValidationResult === "Accepted") acc++; else rej++;
+      }
+      if (bad.length) { console.error(bad.join("\n")); process.exit(1); }
+      console.log(acc + " " + rej);
+    ' "$1" "$2"
+  }
+  read -r acc rej < <(rp_window "$tmp/long" 2023-07-03) || bad "consumer forged tokens outside their window"
+  [ "${acc:-0}" -gt 0 ] && [ "${rej:-0}" -gt 0 ] || bad "consumer forged tokens: want some accepted and some rejected, got ${acc:-?} ${rej:-?}"
+  sim --scenario "$tmp/long.yaml" --set campaign.mitigation.consumer_blocked=2023-06-29 --users 20 --days 16 --seed 5 --start 2023-06-21 \
+    --out "$tmp/early" || bad "simulate early consumer block"
+  read -r acc2 rej2 < <(rp_window "$tmp/early" 2023-06-29) || bad "consumer forged tokens after an earlier consumer_blocked"
+  [ "${rej2:-1}" -eq 0 ] && [ "${acc2:-0}" -eq "${acc:-0}" ] || bad "consumer_blocked 06-29: want ${acc:-?} accepted and none rejected, got ${acc2:-?} ${rej2:-?}"
   # benign: no malicious labels at all
   grep -q '"truth":"malicious"' "$tmp/benign/labels/labels.jsonl" && bad "benign scenario has malicious labels"
   ;;
