@@ -12,6 +12,7 @@
 
 #include "backend/bytecode/bytecode.h"
 #include "backend/kql/kql.h"
+#include "backend/sigma/import.h"
 #include "driver/cmd_export.h"
 #include "runtime/engine.h"
 #include "ast/literals.h"
@@ -501,6 +502,13 @@ int main(int argc, char** argv) {
   run->add_flag("--quiet,-q", run_args.quiet, "no summary on stderr");
   run->add_option("--schemas", run_common.schema_dirs, "directory searched by `import NAME`")->allow_extra_args(false);
 
+  std::vector<std::string> import_files;
+  std::string import_out, import_diag = "text";
+  auto* import_sigma = app.add_subcommand("import-sigma", "read Sigma rules (and correlations) into Ward source");
+  import_sigma->add_option("files", import_files, "Sigma YAML files")->required()->check(CLI::ExistingFile);
+  import_sigma->add_option("-o,--output", import_out, "directory for one <file>.ward per input (default: stdout)");
+  import_sigma->add_option("--diagnostics-format", import_diag, "text or json")->check(CLI::IsMember({"text", "json"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -523,6 +531,7 @@ int main(int argc, char** argv) {
   if (ward::sim::test_selected(test_cli)) return ward::sim::run_tests(test_cli, compile_for_tests);
   if (*explain) return cmd_explain(explain_code, explain_markdown);
   if (*tables) return cmd_tables(tables_name, tables_markdown, tables_schemas);
+  if (*import_sigma) return ward::backend::sigma::import_command(import_files, import_out, import_diag);
   if (*passes_cmd) {
     for (const auto& p : ward::passes::all()) std::cout << fmt::format("{:<10} {}\n", p.name, p.summary);
     return 0;

@@ -114,7 +114,7 @@ class Emitter {
       return std::nullopt;
     }
     if (c.kind == ir::CorrKind::Single) {
-      auto doc = detection(0, r_.meta.id, "", true);
+      auto doc = detection(0, r_.meta.id, r_.name, true);  // `name`: the Ward rule's, for the import
       if (sink_.error_count() != errors || !lossy_ok()) return std::nullopt;
       return doc;
     }
@@ -325,11 +325,14 @@ class Emitter {
   }
 
   std::string add(const Expr& at, std::string key, std::vector<Value> values, bool raw = false, bool null_too = false) {
-    if (negated_ % 2 == 1 && at.args.size() && field_type(*at.args[0]) != Type::String &&
-        field_type(*at.args[0]) != Type::Unknown)
+    // the tested field: the left operand, or the bool column itself (`not IsRisky`)
+    const Expr* tested = at.args.size() ? &*at.args[0]
+                         : (at.kind == K::Column || at.kind == K::Member) ? &at
+                                                                          : nullptr;
+    if (negated_ % 2 == 1 && tested && field_type(*tested) != Type::String && field_type(*tested) != Type::Unknown)
       lossy(Code::SigmaNullNegation, at.span,
             fmt::format("`{}` is negated on a {} field", std::string(key.substr(0, key.find('|'))),
-                        ir::type_name(field_type(*at.args[0]))),
+                        ir::type_name(field_type(*tested))),
             "Ward's test is false when the field is missing; Sigma's `not` is then true");
     Selection s;
     s.name = fmt::format("selection{}", sels_.size() + 1);
@@ -416,7 +419,11 @@ class Emitter {
         return with("|contains", e.op == Op::NotHas);
       case Op::Regex: return with("|re", false, true);
       case Op::InCidr: return with("|cidr", false, true);
-      case Op::NotInCidr: return with("|cidr", true, true);
+      case Op::NotInCidr:
+        lossy(Code::SigmaCidrNegation, e.span, "`!in cidr` written as Sigma `not ...|cidr`",
+              "Ward's `!in cidr` is false for an empty or malformed address (docs/semantics.md §4.6); Sigma's `not` "
+              "is then true, so the Sigma rule also matches those events; `not (x in cidr R)` means what Sigma does");
+        return with("|cidr", true, true);
       default: return unsupported(e, fmt::format("`{}`", ast::op_spelling(e.op)));
     }
   }
