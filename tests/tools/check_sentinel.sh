@@ -7,11 +7,11 @@
 # tests/tools/sentinel-corpus pass the same checker (proof it is not too strict), and the export
 # is deterministic.
 set -euo pipefail
-ward=$1; root=$2
+ward=$1; root=$2; dir=${3:-examples}  # the rule directory: examples/ or a shipped library
 cd "$root"
 d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
 check=tests/tools/sentinel-check.js
-rules=$(ls examples/*.ward)
+rules=$(ls $dir/*.ward)
 "$ward" compile --target kql --format json $rules -o "$d/kql.json"
 "$ward" compile --target sentinel-yaml $rules -o "$d/yaml/" 2>"$d/yaml.err"
 "$ward" compile --target sentinel-yaml $rules -o "$d/all.yaml" 2>/dev/null

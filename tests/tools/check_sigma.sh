@@ -3,7 +3,7 @@
 # (E08xx: absence, functions, computed keys), never a crash; what is written validates against
 # the Sigma JSON schemas; and the schema validator rejects broken documents (self-test).
 set -euo pipefail
-ward=$1; root=$2
+ward=$1; root=$2; dir=${3:-examples}  # the rule directory: examples/ or a shipped library
 cd "$root"
 schemas=tests/tools/sigma-schemas  # public-domain copies of the Sigma specification's schemas (PROVENANCE.md)
 if [ -d ../shared/schemas/sigma ]; then  # the copy must stay the one the brief points at
@@ -13,8 +13,8 @@ if [ -d ../shared/schemas/sigma ]; then  # the copy must stay the one the brief 
 fi
 d=$(mktemp -d); trap 'rm -rf "$d"' EXIT
 written=0
-for f in examples/*.ward; do
-  [ "$f" = examples/common.ward ] && continue
+for f in $dir/*.ward; do
+  [ "$(basename "$f")" = common.ward ] && continue
   set +e; "$ward" compile --target sigma --allow-lossy "$f" -o "$d/$(basename "$f" .ward).yml" 2>"$d/err"; rc=$?; set -e
   if [ $rc -eq 0 ]; then written=$((written + 1)); continue; fi
   [ $rc -eq 1 ] || { echo "$f: exit $rc"; cat "$d/err"; exit 1; }
