@@ -339,7 +339,9 @@ class Generator {
       begin(s, st, r.chance(b.interactive_share));
       refreshes(s, st, we);
       for (Millis t = st + kMinute; t < we; t += kHour) {
-        stub(slot, s, t + static_cast<Millis>(r.below(5)) * kMinute, K::Sync, 0, static_cast<std::uint16_t>(1 + r.below(3)));
+        // one draw per statement (function arguments are unsequenced; this is gcc's order)
+        auto items = static_cast<std::uint16_t>(1 + r.below(3));
+        stub(slot, s, t + static_cast<Millis>(r.below(5)) * kMinute, K::Sync, 0, items);
         if (r.chance(0.3)) stub(slot, s, t + static_cast<Millis>(10 + r.below(40)) * kMinute, K::Bind, msgno++, 1);
       }
       int sends = static_cast<int>(r.below(5));

@@ -125,8 +125,10 @@ Tenant build_tenant(std::uint64_t seed, const Scenario& sc, int n_users) {
   t.tenant_id = r.guid();
   t.domain = sc.domain;
   t.org = sc.org;
-  t.org_sid_prefix = "S-1-5-21-" + std::to_string(1000000000 + r.below(1000000000)) + "-" +
-                     std::to_string(1000000000 + r.below(1000000000)) + "-" + std::to_string(1000000000 + r.below(1000000000));
+  // one draw per statement: the operands of `+` are unsequenced, and compilers order them differently
+  std::uint64_t sid3 = r.below(1000000000), sid2 = r.below(1000000000), sid1 = r.below(1000000000);
+  t.org_sid_prefix = "S-1-5-21-" + std::to_string(1000000000 + sid1) + "-" + std::to_string(1000000000 + sid2) + "-" +
+                     std::to_string(1000000000 + sid3);
   t.rp_app_id = r.guid();
   t.rp_name = sc.org + " Expenses API";
   t.partner_app_id = r.guid();
