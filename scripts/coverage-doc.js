@@ -54,9 +54,13 @@ const ruleFiles = walk(path.join(root, LIB)).filter((f) => f.endsWith('.ward'));
 if (!ruleFiles.length) usage(`no rules in ${LIB}`);
 const ward_ = (args, opts = {}) => execFileSync(ward, args, { cwd: root, maxBuffer: 1 << 30, ...opts });
 
+// BLINDSPOTS.md as the document carries it: its title one level down
+function blindText(f) { return fs.readFileSync(f, 'utf8').replace(/^# /m, '## '); }
+
 function fingerprint() {
   const h = crypto.createHash('sha256');
-  const inputs = [...walk(path.join(root, LIB)).filter((f) => !f.endsWith('.alerts.jsonl')), ...walk(path.join(root, 'simulator/scenarios'))];
+  // prose (*.md) is not an input: BLINDSPOTS.md is copied into the document and compared as text by --check
+  const inputs = [...walk(path.join(root, LIB)).filter((f) => !f.endsWith('.alerts.jsonl') && !f.endsWith('.md')), ...walk(path.join(root, 'simulator/scenarios'))];
   for (const f of inputs) h.update(path.relative(root, f) + '\0').update(fs.readFileSync(f)).update('\0');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ward-coverage-doc-'));
   try {
@@ -80,6 +84,11 @@ if (check) {
   if (m[1] !== fp) {
     console.log(`FAIL: ${path.relative(root, out)} is stale (fingerprint ${m[1]}, the tree gives ${fp}): a rule, a scenario, the ` +
       `simulator or the VM changed. Regenerate it: node scripts/coverage-doc.js build/ward (see its header for the size)`);
+    process.exit(1);
+  }
+  const blindFile = path.join(root, LIB, 'BLINDSPOTS.md');
+  if (fs.existsSync(blindFile) && !text.includes(blindText(blindFile))) {
+    console.log(`FAIL: ${path.relative(root, out)} does not carry the current ${path.relative(root, blindFile)}: regenerate it`);
     process.exit(1);
   }
   console.log(`${path.relative(root, out)} is up to date (fingerprint ${fp})`);
@@ -141,6 +150,6 @@ for (const v of [...VARIANTS, 'benign']) {
 }
 for (const v of [...VARIANTS, 'benign']) doc += '\n## Variant ' + runs[v].md.replace(/^### /, '');
 const blind = path.join(root, LIB, 'BLINDSPOTS.md');
-if (fs.existsSync(blind)) doc += '\n' + fs.readFileSync(blind, 'utf8').replace(/^# /m, '## ');
+if (fs.existsSync(blind)) doc += '\n' + blindText(blind);
 fs.writeFileSync(out, doc);
 process.stderr.write(`wrote ${path.relative(root, out)}\n`);

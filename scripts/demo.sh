@@ -50,10 +50,19 @@ echo "${bold}== ward simulate --scenario storm0558 --users 200 --days 14 --seed 
 rm -rf out/trace
 "$WARD" simulate --scenario storm0558 --users 200 --days 14 --seed 7 --gzip --out out/trace
 echo
-echo "${bold}== ward coverage --rules examples/*.ward --events out/trace: which steps the example rules catch${reset}"
-"$WARD" coverage --rules examples/*.ward --events out/trace --json out/coverage.json \
+echo "${bold}== ward coverage --rules rules/storm0558/*.ward --events out/trace: which steps the library catches${reset}"
+"$WARD" coverage --rules rules/storm0558/*.ward --events out/trace --json out/coverage.json \
   --html out/coverage.html --navigator out/coverage-navigator.json
 echo "report: $PWD/out/coverage.html (open it in a browser)"
 echo "ATT&CK Navigator layer: $PWD/out/coverage-navigator.json"
 echo
-echo "Wrote out/examples.kql, out/sentinel/*.yaml, out/sentinel-rules.json, out/*.sigma.yml, out/examples.wardc and out/alerts.jsonl."
+echo "${bold}== the library to Sentinel: ward compile --target sentinel-arm rules/storm0558/*.ward${reset}"
+"$WARD" compile --target sentinel-yaml rules/storm0558/*.ward -o out/storm0558-sentinel/
+"$WARD" compile --target sentinel-arm rules/storm0558/*.ward -o out/storm0558-sentinel.json 2>/dev/null
+echo "deploy: az deployment group create -g RESOURCE_GROUP --template-file out/storm0558-sentinel.json --parameters workspace=WORKSPACE"
+echo
+echo "${bold}== ward test rules/storm0558: every rule against attack replays, benign traffic and edge-case traces${reset}"
+"$WARD" test rules/storm0558 --junit out/ward-test.xml | tail -n 1
+echo
+echo "Wrote out/examples.kql, out/sentinel/*.yaml, out/sentinel-rules.json, out/*.sigma.yml, out/examples.wardc, out/alerts.jsonl,"
+echo "out/storm0558-sentinel/*.yaml, out/storm0558-sentinel.json (the library as one ARM template) and out/ward-test.xml (JUnit)."

@@ -4,6 +4,7 @@
 // YAML node (an error: the rule is left out; a warning: the difference is stated).
 #include "backend/sigma/import.h"
 
+#include "ast/literals.h"
 #include "driver/pipeline.h"
 
 #include <fmt/format.h>
@@ -27,22 +28,7 @@ using diag::Code;
 using source::Span;
 
 // ---- the Ward text of values ----
-std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
+std::string quote(const std::string& s) { return literals::quote(s); }
 
 std::string regex_escape(const std::string& s) {
   std::string out;
