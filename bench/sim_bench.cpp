@@ -47,6 +47,20 @@ struct Measured {
   std::uint64_t rows = 0, bytes = 0;
 };
 
+// Waits for a child: its wall time since t0, its CPU time (user + system) and peak RSS, its exit
+// status (128 when it did not exit).
+Measured reap(pid_t pid, Clock::time_point t0) {
+  Measured m;
+  int st = 0;
+  rusage ru{};
+  wait4(pid, &st, 0, &ru);
+  m.wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  m.cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  m.rss_kb = ru.ru_maxrss;
+  m.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+  return m;
+}
+
 // Runs fn in a child process; fn returns {rows, bytes} which come back through a pipe.
 Measured in_child(const std::function<std::pair<std::uint64_t, std::uint64_t>()>& fn) {
   int p[2];
@@ -77,17 +91,11 @@ Measured in_child(const std::function<std::pair<std::uint64_t, std::uint64_t>()>
     _exit(rc);
   }
   close(p[1]);
-  Measured m;
   std::uint64_t in[2] = {0, 0};
-  if (read(p[0], in, sizeof in) != static_cast<ssize_t>(sizeof in)) m.status = 1;
+  bool got = read(p[0], in, sizeof in) == static_cast<ssize_t>(sizeof in);
   close(p[0]);
-  int st = 0;
-  rusage ru{};
-  wait4(pid, &st, 0, &ru);
-  m.wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  m.cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  m.rss_kb = ru.ru_maxrss;
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) m.status = 1;
+  Measured m = reap(pid, t0);
+  if (!got || m.status != 0) m.status = 1;
   m.rows = in[0];
   m.bytes = in[1];
   return m;
@@ -106,15 +114,7 @@ Measured run_cmd(const std::vector<std::string>& argv, const std::string& log) {
     execv(a[0], a.data());
     _exit(127);
   }
-  Measured m;
-  int st = 0;
-  rusage ru{};
-  wait4(pid, &st, 0, &ru);
-  m.wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  m.cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  m.rss_kb = ru.ru_maxrss;
-  m.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-  return m;
+  return reap(pid, t0);
 }
 
 std::uint64_t dir_bytes(const fs::path& d) {
