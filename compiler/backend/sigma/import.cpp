@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,10 +17,12 @@
 #include <fstream>
 #include <iostream>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 
 namespace ward::backend::sigma {
 namespace {
@@ -99,6 +102,42 @@ constexpr TableOf kTables[] = {
     {"m365", "cloudappevents", "CloudAppEvents"},
 };
 
+// yaml-cpp 0.7's LoadAll never returns on some malformed inputs (found by fuzz_sigma_import):
+// its parser keeps yielding empty documents. A file has at most one document more than it has
+// `---` (or `...`) lines, so the documents are counted first with an event handler that builds nothing, and
+// the mark of the first one beyond that bound is returned.
+class CountDocuments : public YAML::EventHandler {
+ public:
+  std::size_t docs = 0;
+  YAML::Mark last;
+  void OnDocumentStart(const YAML::Mark& m) override {
+    ++docs;
+    last = m;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+std::optional<YAML::Mark> runaway_document(const std::string& text) {
+  std::size_t markers = 0;
+  for (std::size_t at = 0; at < text.size(); at = text.find('\n', at) + 1) {
+    if (text.compare(at, 3, "---") == 0 || text.compare(at, 3, "...") == 0) ++markers;  // a start, or an end
+    if (text.find('\n', at) == std::string::npos) break;
+  }
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  CountDocuments count;
+  while (parser.HandleNextDocument(count))
+    if (count.docs > markers + 1) return count.last;
+  return std::nullopt;
+}
+
 // Whether an event line `$v = Table where ...` reads a table outside the `sentinel` module.
 bool reads_custom_table(const std::string& ev) {
   auto at = ev.find(" = ");
@@ -145,11 +184,17 @@ const std::map<std::string, std::string>& negated_ops() {
 class Importer {
  public:
   Importer(const source::SourceManager& sm, source::FileId file, diag::Sink& sink, const ir::Catalog* catalog)
-      : sm_(sm), file_(file), sink_(sink), text_(sm.file(file).text()), catalog_(catalog) {}
+      : file_(file), sink_(sink), text_(sm.file(file).text()), catalog_(catalog) {}
 
   std::vector<ImportedRule> run() {
     std::vector<YAML::Node> docs;
     try {
+      if (auto runaway = runaway_document(text_)) {
+        sink_.report(Code::SigmaImportYaml, at(*runaway), "not YAML that can be read: the parser finds no end of its documents")
+            .note("yaml-cpp returns empty documents here without end; the text near this place is malformed")
+            .help("a Sigma file is YAML: one rule per document, documents separated by `---`");
+        return {};
+      }
       docs = YAML::LoadAll(text_);
     } catch (const YAML::Exception& e) {
       sink_.report(Code::SigmaImportYaml, at(e.mark), fmt::format("not YAML: {}", e.msg))
@@ -223,12 +268,51 @@ class Importer {
         if (it == corrs.end()) continue;
         std::vector<YAML::Node> events;
         for (auto r : it->second) events.push_back(ds[r].n);
-        if (auto r = correlation(ds[i].n, events)) out.push_back(std::move(*r));
+        guarded([&] {
+          if (auto r = correlation(ds[i].n, events)) out.push_back(std::move(*r));
+        });
       } else if (!ds[i].used) {
-        if (auto r = single(ds[i].n)) out.push_back(std::move(*r));
+        guarded([&] {
+          if (auto r = single(ds[i].n)) out.push_back(std::move(*r));
+        });
       }
     }
     return out;
+  }
+
+  // yaml-cpp throws where a node has another shape than the one asked for (`x[key]` on a
+  // scalar, a conversion): that is a malformed document, reported as one, and the others go on.
+  template <typename F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (const YAML::Exception& e) {
+      shape_error(e);
+    }
+  }
+  void shape_error(const YAML::Exception& e) {
+    sink_.report(Code::SigmaImportYaml, at(e.mark), fmt::format("a Sigma document of an unexpected shape: {}", e.msg))
+        .help("compare it with the Sigma specification's rule or correlation layout");
+  }
+
+ public:
+  // run() for a caller: whatever yaml-cpp throws becomes a diagnostic, never an escape
+  std::vector<ImportedRule> run_guarded() {
+    // the Ward source written from it must be UTF-8 (E0112), so the YAML must be
+    if (auto bad = source::first_invalid_utf8(text_); bad != std::string::npos) {
+      Span s;
+      s.file = file_;
+      s.begin = static_cast<std::uint32_t>(bad);
+      s.end = static_cast<std::uint32_t>(bad + 1);
+      sink_.report(Code::SigmaImportYaml, s, "the file is not valid UTF-8").help("save it as UTF-8 (YAML files are)");
+      return {};
+    }
+    try {
+      return run();
+    } catch (const YAML::Exception& e) {
+      shape_error(e);
+      return {};
+    }
   }
 
  private:
@@ -353,8 +437,13 @@ class Importer {
     for (const auto& t : strings(d["tags"], "tags")) {
       if (t.rfind("attack.", 0) == 0) {
         auto rest = t.substr(7);
-        if (rest.size() >= 5 && (rest[0] == 't' || rest[0] == 'T') &&
-            std::all_of(rest.begin() + 1, rest.begin() + 5, [](char c) { return c >= '0' && c <= '9'; })) {
+        auto digits = [&](std::size_t from, std::size_t n) {
+          return std::all_of(rest.begin() + static_cast<std::ptrdiff_t>(from), rest.begin() + static_cast<std::ptrdiff_t>(from + n),
+                             [](char c) { return c >= '0' && c <= '9'; });
+        };
+        // a technique is tNNNN or tNNNN.NNN exactly; anything else stays a plain tag
+        if ((rest.size() == 5 || (rest.size() == 9 && rest[5] == '.' && digits(6, 3))) && (rest[0] == 't' || rest[0] == 'T') &&
+            digits(1, 4)) {
           std::string tech = rest;
           std::transform(tech.begin(), tech.end(), tech.begin(), [](unsigned char c) { return std::toupper(c); });
           if (std::find(techniques.begin(), techniques.end(), tech) == techniques.end()) techniques.push_back(tech);
@@ -660,6 +749,20 @@ class Importer {
         for (auto& v : vals)
           if (v.kind == Value::Int || v.kind == Value::Real || v.kind == Value::Bool) v.kind = Value::Text;
     }
+    // what stays a number is written as a Ward literal (YAML's `6000.`, `+5`, `.5` are not)
+    for (auto& v : vals) {
+      if (v.kind == Value::Int) {
+        v.s = std::to_string(std::strtoll(v.s.c_str(), nullptr, 10));
+      } else if (v.kind == Value::Real) {
+        double d = std::strtod(v.s.c_str(), nullptr);
+        if (!std::isfinite(d)) {
+          v.kind = Value::Text;
+          continue;
+        }
+        v.s = fmt::format("{}", d);
+        if (v.s.find_first_of(".e") == std::string::npos) v.s += ".0";
+      }
+    }
     auto text_field = dyn ? "tostring(" + *f + ")" : *f;
     auto join = [&](std::vector<X> xs) {
       X r = std::move(xs[0]);
@@ -696,19 +799,18 @@ class Importer {
       return join(std::move(xs));
     }
     if (cidr) {
+      for (const auto& v : vals)
+        if (v.kind != Value::Text || v.s.find('/') == std::string::npos || !literals::parse_cidr(v.s)) {
+          sink_.report(Code::SigmaImportField, span(v.n), "`|cidr` takes network ranges such as 10.0.0.0/8");
+          return std::nullopt;
+        }
       if (all && vals.size() > 1) {
         std::vector<X> xs;
         for (const auto& v : vals) xs.push_back(atom(*f, "in cidr", "[" + v.s + "]", false, s));
         return join(std::move(xs));
       }
       std::string l = "[";
-      for (std::size_t i = 0; i < vals.size(); ++i) {
-        if (vals[i].kind != Value::Text || vals[i].s.find('/') == std::string::npos) {
-          sink_.report(Code::SigmaImportField, span(vals[i].n), "`|cidr` takes network ranges such as 10.0.0.0/8");
-          return std::nullopt;
-        }
-        l += (i ? ", " : "") + vals[i].s;
-      }
+      for (std::size_t i = 0; i < vals.size(); ++i) l += (i ? ", " : "") + vals[i].s;
       // not folded into `!in cidr` by a `not`: docs/semantics.md §2 keeps the two apart
       return atom(*f, "in cidr", l + "]", false, s);
     }
@@ -1091,6 +1193,9 @@ class Importer {
     if (threshold && rules.size() != 1)
       return fail(c["rules"], fmt::format("`{}` over {} rules: a Ward threshold counts one event", type, rules.size()),
                   "correlate one detection rule whose selection matches each of the events");
+    if (type == "temporal_ordered" && rules.size() < 2)
+      return fail(c["rules"], fmt::format("`temporal_ordered` over {} rule: a Ward sequence has two or more events", rules.size()),
+                  "name the rules in the order their events happen");
     if (type == "temporal" && rules.size() != 2)
       return fail(c["rules"], fmt::format("`temporal` over {} rules: a Ward join has two events", rules.size()),
                   "use `temporal_ordered` when the order is known, or two correlations");
@@ -1246,7 +1351,6 @@ class Importer {
     return r;
   }
 
-  const source::SourceManager& sm_;
   source::FileId file_;
   diag::Sink& sink_;
   const std::string& text_;
@@ -1259,7 +1363,7 @@ class Importer {
 
 std::vector<ImportedRule> import_file(const source::SourceManager& sm, source::FileId file, diag::Sink& sink,
                                       const ir::Catalog* catalog) {
-  return Importer(sm, file, sink, catalog).run();
+  return Importer(sm, file, sink, catalog).run_guarded();
 }
 
 std::string ward_source(const std::vector<ImportedRule>& rules, const std::string& from) {
