@@ -312,6 +312,10 @@ class Importer {
     } catch (const YAML::Exception& e) {
       shape_error(e);
       return {};
+    } catch (const std::exception& e) {  // a defect of the importer: still a diagnostic, not a crash
+      sink_.report(Code::SigmaImportYaml, at(YAML::Mark::null_mark()), fmt::format("this file could not be imported: {}", e.what()))
+          .help("please report it with the file");
+      return {};
     }
   }
 
@@ -1169,11 +1173,15 @@ class Importer {
   static std::optional<std::string> duration(const std::string& t) {
     if (t.size() < 2) return std::nullopt;
     auto num = t.substr(0, t.size() - 1);
-    if (!std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+    // at most 9 digits: far beyond any window Ward accepts (sema says so), and no overflow here
+    if (num.size() > 9 || !std::all_of(num.begin(), num.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
     char u = t.back();
-    if (u == 's' || u == 'm' || u == 'h' || u == 'd') return t;
-    if (u == 'w') return fmt::format("{}d", std::stoll(num) * 7);
-    return std::nullopt;
+    std::string w;
+    if (u == 's' || u == 'm' || u == 'h' || u == 'd') w = t;
+    else if (u == 'w') w = fmt::format("{}d", std::stoll(num) * 7);
+    else return std::nullopt;
+    if (!literals::parse_duration(w)) return std::nullopt;  // a duration literal Ward can read
+    return w;
   }
 
   std::optional<ImportedRule> correlation(const YAML::Node& d, const std::vector<YAML::Node>& rules) {
