@@ -269,15 +269,28 @@ class Importer {
         std::vector<YAML::Node> events;
         for (auto r : it->second) events.push_back(ds[r].n);
         guarded([&] {
-          if (auto r = correlation(ds[i].n, events)) out.push_back(std::move(*r));
+          if (auto r = correlation(ds[i].n, events)) keep(ds[i].n, std::move(*r), out);
         });
       } else if (!ds[i].used) {
         guarded([&] {
-          if (auto r = single(ds[i].n)) out.push_back(std::move(*r));
+          if (auto r = single(ds[i].n)) keep(ds[i].n, std::move(*r), out);
         });
       }
     }
     return out;
+  }
+
+  // yaml-cpp decodes the escapes `\N` and `\_` of double-quoted scalars to single raw bytes,
+  // not UTF-8 (found by fuzz_sigma_import), so a rule whose text is not UTF-8 is refused here:
+  // Ward source is UTF-8 (E0112).
+  void keep(const YAML::Node& doc, ImportedRule r, std::vector<ImportedRule>& out) {
+    if (source::first_invalid_utf8(r.text) != std::string::npos) {
+      sink_.report(Code::SigmaImportYaml, span(doc), "a value of this rule is not UTF-8 once its YAML escapes are decoded")
+          .note("yaml-cpp decodes `\\N` and `\\_` to single bytes")
+          .help("write the character itself, or `\\uNNNN`");
+      return;
+    }
+    out.push_back(std::move(r));
   }
 
   // yaml-cpp throws where a node has another shape than the one asked for (`x[key]` on a
