@@ -19,6 +19,14 @@ demo: build
 test: deps
 	@bash scripts/test.sh
 
+# Longer fuzzing with coverage of all code (build-fuzz): FUZZ_SECONDS per target, artifacts in build-fuzz/.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	@cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS="-O1" \
+	  -DWARD_SANITIZE=ON -DWARD_FUZZ=ON -DWARD_FUZZ_COVERAGE=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@bash scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
 bench: build
 	@bash bench/run.sh $(BUILD)
 
