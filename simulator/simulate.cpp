@@ -510,17 +510,22 @@ class Generator {
         w0 = day0 - off * kMinute + x.work_start_min * kMinute;
         w1 = w0 + x.work_len_min * kMinute;
       }
-      auto new_session = [&](Millis st, bool panel) {
+      // The actor's session on victim v's mailbox: its address drawn from rr, then its variant.
+      auto actor_session = [&](Rng& rr, std::uint64_t seed, Millis st, bool panel) {
         Session s{};
-        s.seed = derive(opt_.seed, tag("actor-session"), v, d, r.next());
+        s.seed = seed;
         s.start = st;
-        s.ip = actor_ip(r, day0, panel, s.infra, s.net);
+        s.ip = actor_ip(rr, day0, panel, s.infra, s.net);
         s.user = v;
         s.mailbox = v;
         s.sp = -1;
         s.client = Client::Actor;
-        s.variant = static_cast<std::uint8_t>(r.below(256));
-        return add_session(slot, s);
+        s.variant = static_cast<std::uint8_t>(rr.below(256));
+        return s;
+      };
+      auto new_session = [&](Millis st, bool panel) {
+        std::uint64_t seed = derive(opt_.seed, tag("actor-session"), v, d, r.next());
+        return add_session(slot, actor_session(r, seed, st, panel));
       };
       if (day0 < forged_blocked) {
         if (d >= first + c.dwell_days || !r.chance(c.daily_probability)) continue;
@@ -563,15 +568,7 @@ class Generator {
           Rng rc(derive(opt_.seed, tag("campaign-consumer"), v, d));
           if (rc.chance(0.5)) {
             Millis st = w0 + static_cast<Millis>(rc.below(static_cast<std::uint64_t>(w1 - w0)));
-            Session s{};
-            s.seed = derive(opt_.seed, tag("actor-consumer-session"), v, d);
-            s.start = st;
-            s.ip = actor_ip(rc, day0, true, s.infra, s.net);
-            s.user = v;
-            s.mailbox = v;
-            s.sp = -1;
-            s.client = Client::Actor;
-            s.variant = static_cast<std::uint8_t>(rc.below(256));
+            Session s = actor_session(rc, derive(opt_.seed, tag("actor-consumer-session"), v, d), st, true);
             s.consumer = static_cast<std::int32_t>(derive(opt_.seed, tag("victim-consumer"), v) % t_.consumers.size());
             std::uint32_t id = add_session(slot, s);
             int n = static_cast<int>(1 + rc.below(2));
