@@ -36,22 +36,29 @@ inline void two(char* p, unsigned v) {
 char* iso8601_to(char* p, Millis t) {
   std::int64_t days = floor_div(t, kDay);
   Millis rem = t - days * kDay;
-  std::int64_t y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
-  if (y < 0 || y > 9999) {  // outside the four-digit years: the general (slow) spelling
-    std::string s = iso8601(t);
-    std::memcpy(p, s.data(), s.size());
-    return p + s.size();
+  // The date part of the last day spelled (rows come in time order: nearly always the same day).
+  thread_local std::int64_t memo_day = INT64_MIN;
+  thread_local char memo[11];
+  if (days != memo_day) {
+    std::int64_t y;
+    unsigned m, d;
+    civil_from_days(days, y, m, d);
+    if (y < 0 || y > 9999) {  // outside the four-digit years: the general (slow) spelling
+      std::string s = iso8601(t);
+      std::memcpy(p, s.data(), s.size());
+      return p + s.size();
+    }
+    auto yy = static_cast<unsigned>(y);
+    two(memo, yy / 100);
+    two(memo + 2, yy % 100);
+    memo[4] = '-';
+    two(memo + 5, m);
+    memo[7] = '-';
+    two(memo + 8, d);
+    memo[10] = 'T';
+    memo_day = days;
   }
-  auto yy = static_cast<unsigned>(y);
-  two(p, yy / 100);
-  two(p + 2, yy % 100);
-  p[4] = '-';
-  two(p + 5, m);
-  p[7] = '-';
-  two(p + 8, d);
-  p[10] = 'T';
+  std::memcpy(p, memo, 11);
   auto r = static_cast<unsigned>(rem);
   two(p + 11, r / 3600000);
   p[13] = ':';
@@ -202,8 +209,8 @@ void json_escape(std::string& out, std::string_view s) {
 }
 
 namespace {
-// Row buffers, reused: a row is built, copied to its file's buffer and dropped, so a handful
-// of buffers serve the whole run (two rows at most are alive at once).
+// Fragment buffers, reused: a fragment is built, kept as text and dropped, so a handful of
+// buffers serve the whole run.
 struct RowBuf {
   char* d;
   std::size_t cap;
@@ -226,11 +233,18 @@ Row::Row() {
     row_pool.pop_back();
   }
 }
-Row::Row(std::string_view table, Millis time) : Row() {
+Row::Row(OutFile& f) : file_(&f) {
+  assert(!f.open_row_);  // one row of a file at a time
+  f.open_row_ = true;
+  d_ = f.buf_;
+  start_ = n_ = f.size_;
+  cap_ = f.cap_;
+}
+Row::Row(Output& out, std::string_view table, Millis time) : Row(out.file(table)) {
   table_ = table;
   time_ = time;
   // The table name is one of ours: an identifier with nothing to escape.
-  assert(json_clean_prefix(table) == table.size());
+  assert(json_clean(table));
   put("{\"Type\":\"");
   put(table);
   put("\",\"TimeGenerated\":\"");
@@ -238,28 +252,33 @@ Row::Row(std::string_view table, Millis time) : Row() {
   put("\"");
 }
 Row::~Row() {
-  if (d_) row_pool.push_back({d_, cap_});
+  if (file_) file_->open_row_ = false;  // never committed: its bytes are dropped
+  else if (d_) row_pool.push_back({d_, cap_});
 }
 void Row::grow(std::size_t n) {
+  if (file_) {
+    file_->make_room(*this, n);
+    return;
+  }
   std::size_t cap = std::max<std::size_t>({cap_ * 2, n_ + n, 8192});
   auto* d = static_cast<char*>(std::realloc(d_, cap));
   if (!d) throw std::bad_alloc();
   d_ = d;
   cap_ = cap;
 }
-void Row::key(std::string_view k) {
-  // Keys are column names from the code: identifiers that never need escaping.
-  assert(json_clean_prefix(k) == k.size());
-  char* p = room(k.size() + 4);
-  p[0] = ',';
-  p[1] = '"';
-  std::memcpy(p + 2, k.data(), k.size());
-  p[k.size() + 2] = '"';
-  p[k.size() + 3] = ':';
-  n_ += k.size() + 4;
+std::uint64_t Row::commit() {
+  assert(file_);
+  OutFile& f = *file_;
+  f.size_ = n_;
+  ++f.lines_;
+  f.bytes_ += n_ - start_;
+  f.open_row_ = false;
+  file_ = nullptr;
+  d_ = nullptr;  // the bytes are the file's now
+  return f.lines_;
 }
 void Row::str(std::string_view v) {
-  if (json_clean_prefix(v) == v.size()) {  // the common case: nothing to escape, one copy
+  if (json_clean(v)) {  // the common case: nothing to escape, one copy
     char* p = room(v.size() + 2);
     p[0] = '"';
     std::memcpy(p + 1, v.data(), v.size());
@@ -270,19 +289,17 @@ void Row::str(std::string_view v) {
   char* start = room(v.size() * 6 + 2);
   n_ += static_cast<std::size_t>(escape_to(start, v) - start);
 }
-Row& Row::s(std::string_view k, std::string_view v) {
-  key(k);
-  str(v);
-  return *this;
-}
 Row& Row::i(std::string_view k, std::int64_t v) {
-  key(k);
+  key_(k);
+  return num(v);
+}
+Row& Row::num(std::int64_t v) {
   char* p = room(24);
   n_ = static_cast<std::size_t>(std::to_chars(p, p + 24, v).ptr - d_);
   return *this;
 }
 Row& Row::r(std::string_view k, double v) {
-  key(k);
+  key_(k);
   if (v == std::floor(v) && std::fabs(v) < 1e15 && !(v == 0 && std::signbit(v))) {
     // whole numbers (sizes): the same text as %.1f, without printf
     char* p = room(24);
@@ -295,77 +312,104 @@ Row& Row::r(std::string_view k, double v) {
   put(std::string_view(b, static_cast<std::size_t>(len)));
   return *this;
 }
-Row& Row::b(std::string_view k, bool v) {
-  key(k);
-  put(v ? "true" : "false");
-  return *this;
-}
 Row& Row::t(std::string_view k, Millis v) {
-  key(k);
-  char b[128];
-  b[0] = '"';
-  char* e = iso8601_to(b + 1, v);
+  key_(k);
+  char* p = room(128);
+  *p = '"';
+  char* e = iso8601_to(p + 1, v);
   *e++ = '"';
-  put(std::string_view(b, static_cast<std::size_t>(e - b)));
-  return *this;
-}
-Row& Row::raw(std::string_view k, std::string_view json) {
-  key(k);
-  put(json);
-  return *this;
-}
-Row& Row::lit(std::string_view json) {
-  put(json);
+  n_ = static_cast<std::size_t>(e - d_);
   return *this;
 }
 std::string_view Row::finish() {
   put("}\n");
-  return {d_, n_};
+  return {d_ + start_, n_ - start_};
+}
+
+Json& Json::escaped(std::string_view v) {
+  sep();
+  if (!quoted_) {
+    row_.value(v);
+    return *this;
+  }
+  // Inside a quoted Json: the value's JSON spelling, itself escaped as string content.
+  std::string once;
+  json_escape(once, v);
+  std::string_view inner(once.data() + 1, once.size() - 2);
+  std::string twice;
+  json_escape(twice, inner);
+  row_.append("\\\"").append(std::string_view(twice.data() + 1, twice.size() - 2)).append("\\\"");
+  return *this;
 }
 
 OutFile::OutFile(const std::string& path, bool gzip, bool discard) : path_(path), gzip_(gzip) {
-  if (discard) {
-    buf_.reserve(1 << 20);
-    return;
-  }
+  buf_ = static_cast<char*>(std::malloc(kBuffer));
+  if (!buf_) throw std::bad_alloc();
+  cap_ = kBuffer;
+  if (discard) return;
   if (gzip_) {
     gz_ = gzopen(path.c_str(), "wb1");  // fast: traces are large and read once
     if (!gz_) throw std::runtime_error("cannot write `" + path + "`");
   } else {
     f_ = std::fopen(path.c_str(), "wb");
     if (!f_) throw std::runtime_error("cannot write `" + path + "`: " + std::strerror(errno));
+    std::setvbuf(f_, nullptr, _IONBF, 0);  // our buffer is the only one
   }
-  buf_.reserve(1 << 20);
 }
 OutFile::~OutFile() {
   try {
     close();
   } catch (...) {
   }
+  std::free(buf_);
 }
 void OutFile::write(std::string_view line) {
-  buf_ += line;
+  assert(!open_row_);
+  if (size_ + line.size() > cap_) {
+    sink(buf_, size_);
+    size_ = 0;
+  }
+  if (line.size() > cap_) {
+    sink(line.data(), line.size());  // larger than the buffer: straight through
+  } else {
+    std::memcpy(buf_ + size_, line.data(), line.size());
+    size_ += line.size();
+  }
   ++lines_;
   bytes_ += line.size();
-  if (buf_.size() >= (1 << 20)) flush();
 }
-void OutFile::flush() {
-  if (buf_.empty()) return;
-  if (!gz_ && !f_) {
-    buf_.clear();
-    return;
+void OutFile::make_room(Row& row, std::size_t n) {
+  assert(row.file_ == this && row.d_ == buf_ && row.start_ == size_);
+  sink(buf_, row.start_);  // the rows before this one go out; this one moves to the front
+  std::size_t len = row.n_ - row.start_;
+  std::memmove(buf_, buf_ + row.start_, len);
+  size_ = 0;
+  if (len + n > cap_) {  // one row larger than the buffer: it grows (and stays grown)
+    std::size_t cap = std::max(cap_ * 2, len + n);
+    auto* d = static_cast<char*>(std::realloc(buf_, cap));
+    if (!d) throw std::bad_alloc();
+    buf_ = d;
+    cap_ = cap;
   }
+  row.d_ = buf_;
+  row.start_ = 0;
+  row.n_ = len;
+  row.cap_ = cap_;
+}
+void OutFile::sink(const char* p, std::size_t n) {
+  if (n == 0) return;
   if (gz_) {
-    if (gzwrite(static_cast<gzFile>(gz_), buf_.data(), static_cast<unsigned>(buf_.size())) != static_cast<int>(buf_.size()))
+    if (gzwrite(static_cast<gzFile>(gz_), p, static_cast<unsigned>(n)) != static_cast<int>(n))
       throw std::runtime_error("write failed: `" + path_ + "`");
   } else if (f_) {
-    if (std::fwrite(buf_.data(), 1, buf_.size(), f_) != buf_.size()) throw std::runtime_error("write failed: `" + path_ + "`");
+    if (std::fwrite(p, 1, n, f_) != n) throw std::runtime_error("write failed: `" + path_ + "`");
   }
-  buf_.clear();
 }
 void OutFile::close() {
+  assert(!open_row_);
+  sink(buf_, size_);
+  size_ = 0;
   if (!f_ && !gz_) return;
-  flush();
   if (gz_) {
     int rc = gzclose(static_cast<gzFile>(gz_));
     gz_ = nullptr;
@@ -393,20 +437,21 @@ Output::Output(std::string dir, bool gzip, std::string labels, bool discard) : d
   labels_ = std::make_unique<OutFile>(labels, false);
   labels_path_ = labels;
 }
-std::uint64_t Output::emit(Row& row) {
-  auto it = files_.find(row.table());
+OutFile& Output::file(std::string_view table) {
+  for (auto& [name, f] : recent_)
+    if (name == table) return *f;
+  auto it = files_.find(table);
   if (it == files_.end()) {
-    std::string path = dir_ + "/" + std::string(row.table()) + (gzip_ ? ".jsonl.gz" : ".jsonl");
-    it = files_.emplace(std::string(row.table()), std::make_unique<OutFile>(path, gzip_, discard_)).first;
+    std::string path = dir_ + "/" + std::string(table) + (gzip_ ? ".jsonl.gz" : ".jsonl");
+    it = files_.emplace(std::string(table), std::make_unique<OutFile>(path, gzip_, discard_)).first;
   }
-  it->second->write(row.finish());
-  ++rows_;
-  return it->second->lines();
+  recent_.emplace_back(it->first, it->second.get());
+  return *it->second;
 }
-void Output::label(std::string_view line) {
-  std::string l(line);
-  l += '\n';
-  labels_->write(l);
+std::uint64_t Output::emit(Row& row) {
+  row.finish();
+  ++rows_;
+  return row.commit();
 }
 void Output::meta(std::string_view json) {
   if (discard_) return;

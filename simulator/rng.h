@@ -2,7 +2,9 @@
 // never std:: distributions (their output differs between standard libraries), so the same
 // seed gives the same bytes everywhere.
 #pragma once
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -32,6 +34,12 @@ inline std::uint64_t tag(std::string_view s) {  // FNV-1a: names a stream
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
   return h;
 }
+
+// A GUID's text, held without an allocation.
+struct Guid {
+  char s[36];
+  std::string_view v() const { return {s, sizeof s}; }
+};
 
 // xoshiro256** (Blackman and Vigna), seeded through splitmix64.
 class Rng {
@@ -68,21 +76,29 @@ class Rng {
   const auto& pick(const C& c) {
     return c[below(c.size())];
   }
-  // A random v4-shaped GUID.
-  std::string guid() {
+  // A random v4-shaped GUID, into out (36 bytes, no terminator).
+  // The digits are a's 16 nibbles then b's, most significant first; the version nibble (the
+  // 13th digit) is 4 and the variant nibble (the 17th) is 8-b.
+  void guid_to(char* out) {
     std::uint64_t a = next(), b = next();
-    char buf[37];
-    static const char* hex = "0123456789abcdef";
-    int k = 0;
-    for (int i = 0; i < 32; ++i) {
-      if (i == 8 || i == 12 || i == 16 || i == 20) buf[k++] = '-';
-      std::uint64_t w = i < 16 ? a : b;
-      unsigned nib = static_cast<unsigned>((w >> ((15 - (i % 16)) * 4)) & 0xf);
-      if (i == 12) nib = 4;
-      if (i == 16) nib = 8 | (nib & 3);
-      buf[k++] = hex[nib];
-    }
-    buf[36] = 0;
+    a = (a & ~(0xfULL << 12)) | (0x4ULL << 12);
+    b = (b & ~(0xcULL << 60)) | (0x8ULL << 60);
+    char h[32];
+    hex16(h, a);
+    hex16(h + 16, b);
+    std::memcpy(out, h, 8);
+    out[8] = '-';
+    std::memcpy(out + 9, h + 8, 4);
+    out[13] = '-';
+    std::memcpy(out + 14, h + 12, 4);
+    out[18] = '-';
+    std::memcpy(out + 19, h + 16, 4);
+    out[23] = '-';
+    std::memcpy(out + 24, h + 20, 12);
+  }
+  std::string guid() {
+    char buf[36];
+    guid_to(buf);
     return std::string(buf, 36);
   }
   std::string hexstr(int n) {
@@ -100,6 +116,18 @@ class Rng {
 
  private:
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  static void hex16(char* out, std::uint64_t w) {  // 16 lower-case hex digits, most significant first
+    static constexpr auto kPairs = [] {
+      std::array<char, 512> t{};
+      const char* hex = "0123456789abcdef";
+      for (int i = 0; i < 256; ++i) {
+        t[static_cast<std::size_t>(2 * i)] = hex[i >> 4];
+        t[static_cast<std::size_t>(2 * i + 1)] = hex[i & 15];
+      }
+      return t;
+    }();
+    for (int i = 0; i < 8; ++i) std::memcpy(out + 2 * i, &kPairs[2 * ((w >> (56 - 8 * i)) & 255)], 2);
+  }
   std::uint64_t s_[4];
 };
 

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -60,6 +61,28 @@ Setter text(std::string& v) {
   return [&v](const std::string& f, const YAML::Node& n) {
     v = scalar<std::string>(f, n, "a string");
     if (v.empty()) fail(f, n, "expected a non-empty string");
+  };
+}
+// The tenant's domain: a DNS name (it is spelled into addresses, URLs and ids).
+Setter dns_name(std::string& v) {
+  return [&v](const std::string& f, const YAML::Node& n) {
+    std::string s = scalar<std::string>(f, n, "a domain name");
+    bool ok = !s.empty() && s.size() <= 253 && s.front() != '.' && s.back() != '.' && s.find("..") == std::string::npos;
+    for (char ch : s) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.');
+    if (!ok) fail(f, n, "`" + s + "` is not a domain name (letters, digits, `-` and `.`, e.g. contoso.example)");
+    v = s;
+  };
+}
+// The organisation's name: printable, without quotes or backslashes (it is spelled into
+// names, paths and JSON text as it is).
+Setter org_name(std::string& v) {
+  return [&v](const std::string& f, const YAML::Node& n) {
+    std::string s = scalar<std::string>(f, n, "a name");
+    if (s.empty()) fail(f, n, "expected a non-empty string");
+    for (char ch : s)
+      if (ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20)
+        fail(f, n, "the organisation's name may not contain quotes, backslashes or control characters");
+    v = s;
   };
 }
 Setter one_of(std::string& v, std::vector<std::string> allowed) {
@@ -227,7 +250,7 @@ Scenario load_scenario(const std::string& name_or_file, const std::vector<std::s
   std::map<std::string, Setter> top = {
       {"name", text(sc.name)}, {"description", text(sc.description)}, {"start", date(sc.start)},
   };
-  std::map<std::string, Setter> tenant_keys = {{"domain", text(sc.domain)}, {"org", text(sc.org)}};
+  std::map<std::string, Setter> tenant_keys = {{"domain", dns_name(sc.domain)}, {"org", org_name(sc.org)}};
   try {
     apply(file, root, "scenario", top,
           {{"tenant", [&](const YAML::Node& n) { apply(file, n, "tenant", tenant_keys); }},

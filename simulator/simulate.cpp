@@ -12,6 +12,7 @@
 #include <array>
 #include <cmath>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 
 #include "simulator/output.h"
@@ -59,7 +60,9 @@ struct Stub {
   std::uint16_t count;  // messages in a bind record, folders in a sync, ...
   K kind;
   std::uint8_t slot;
+  std::uint32_t seq;    // order of planning: equal times render in the order they were planned
 };
+static_assert(sizeof(Stub) == 24);
 
 // Published infrastructure (storm0558.md §3.6, MSTI-0714), first/last seen in 2023.
 struct IocIp {
@@ -93,11 +96,13 @@ Millis date2023(int m, int d) {
   return *parse_date(b);
 }
 
-std::string b64url(Rng& r, int n) {
+void b64url_to(Rng& r, char* out, std::size_t n) {
   static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string s;
-  s.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) s += a[r.below(64)];
+  for (std::size_t i = 0; i < n; ++i) out[i] = a[r.below(64)];
+}
+std::string b64url(Rng& r, int n) {
+  std::string s(static_cast<std::size_t>(n), '\0');
+  b64url_to(r, s.data(), s.size());
   return s;
 }
 std::string upper(std::string s) {
@@ -133,6 +138,14 @@ class Generator {
     onms_ += ".onmicrosoft.com";
     resource_id_ = "/subscriptions/" + subscription_ + "/resourcegroups/sentinel-rg/providers/microsoft.operationalinsights/workspaces/sentinel-ws";
     pick_victims();
+    key_removed_ = *parse_date(sc.campaign.key_removed);
+    // Room for the plan held at once (about a day and a half of events, ~60 per user a day, and
+    // the service principals' ~1,500), reserved up front: growing by doubling would copy the
+    // plan and hold both copies at its peak. Reserved pages that are never written take no
+    // memory, so a tenant that plans less never pays for the rest.
+    auto people = static_cast<std::size_t>(opt.users);
+    pending_.reserve(people * 128 + 8192);
+    for (auto& r : ring_) r.reserve(people * 16 + 256);
   }
 
   SimStats run() {
@@ -170,7 +183,7 @@ class Generator {
     // A session that began before the window is left out whole, so that no event in the
     // output lacks the sign-in that started its session.
     if (ring_[static_cast<std::size_t>(slot)][sess].start < t0_) return;
-    pending_.push_back(Stub{t, sess, msg, count, k, static_cast<std::uint8_t>(slot)});
+    pending_.push_back(Stub{t, sess, msg, count, k, static_cast<std::uint8_t>(slot), seq_++});
   }
   const Session& session(const Stub& s) const { return ring_[s.slot][s.session]; }
 
@@ -600,13 +613,17 @@ class Generator {
 
   // ---------------------------------------------------------------- rendering
   void flush(Millis threshold) {
-    std::stable_sort(pending_.begin(), pending_.end(), [](const Stub& a, const Stub& b) { return a.t < b.t; });
+    // In time order, ties in planning order. The sort is in place (a stable sort would take a
+    // second buffer as large as the plan). Sequence numbers wrap; the stubs held at once span
+    // far fewer than 2^31 of them, so their difference orders them.
+    std::sort(pending_.begin(), pending_.end(), [](const Stub& a, const Stub& b) {
+      return a.t != b.t ? a.t < b.t : static_cast<std::int32_t>(a.seq - b.seq) < 0;
+    });
     stats_.peak_pending = std::max(stats_.peak_pending, pending_.size());
     std::size_t n = 0;
     while (n < pending_.size() && pending_[n].t < threshold) ++n;
     for (std::size_t i = 0; i < n; ++i) render(pending_[i]);
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
-    if (pending_.capacity() > 4 * pending_.size() + 1024) pending_.shrink_to_fit();
   }
 
 #include "simulator/render.inc"
@@ -619,13 +636,21 @@ class Generator {
   std::string workspace_, subscription_, onms_, resource_id_;
   std::array<std::vector<Session>, 4> ring_;
   std::vector<Stub> pending_;
+  std::uint32_t seq_ = 0;
   std::vector<int> victims_;
-  std::unordered_map<int, Throttle> throttle_;
+  std::vector<Throttle> throttle_;             // per mailbox
+  Millis key_removed_ = 0;
   std::array<std::string, 64> frags_;          // pre-rendered constant column runs (render.inc)
+  std::vector<std::string> location_runs_;     // LocationDetails per network and sign-in table
   std::vector<OwnerCache> owner_cache_;        // per mailbox owner
-  std::unordered_map<std::string, TeamIds> teams_;
+  std::vector<TeamIds> teams_;                 // per department
+  std::vector<std::pair<std::string, Guid>> sp_ids_;  // per app
+  std::vector<std::tuple<const char*, const char*, std::string>> client_infos_;
+  std::unordered_map<std::uint16_t, std::string> notes_;  // label notes per combination of flags
   std::unordered_map<std::uint64_t, std::string> folder_ids_;
-  std::unordered_map<std::uint64_t, std::string> cached_;  // pre-rendered runs keyed by a few values
+  Row folders_, folders_q_;                    // the Folders JSON of the row being rendered, and as text
+  std::vector<std::uint8_t> folder_of_;        // its messages' folders
+  std::vector<MessageId> message_ids_;         // and ids
   SimStats stats_;
 };
 

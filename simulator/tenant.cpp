@@ -75,9 +75,7 @@ const std::vector<Site>& sites() {
   return s;
 }
 
-std::string ip_string(std::uint32_t ip) {
-  char b[16];
-  char* p = b;
+char* ip_to(char* p, std::uint32_t ip) {
   for (int shift = 24; shift >= 0; shift -= 8) {
     unsigned v = (ip >> shift) & 255;
     if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
@@ -85,7 +83,11 @@ std::string ip_string(std::uint32_t ip) {
     *p++ = static_cast<char>('0' + v % 10);
     if (shift) *p++ = '.';
   }
-  return std::string(b, static_cast<std::size_t>(p - b));
+  return p;
+}
+std::string ip_string(std::uint32_t ip) {
+  char b[16];
+  return std::string(b, static_cast<std::size_t>(ip_to(b, ip) - b));
 }
 
 namespace {

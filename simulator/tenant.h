@@ -41,6 +41,7 @@ struct Site {
 const std::vector<Net>& nets();
 const std::vector<Site>& sites();
 std::string ip_string(std::uint32_t ip);
+char* ip_to(char* out, std::uint32_t ip);  // dotted quad into out (15 bytes at most); returns the end
 
 enum class Role : std::uint8_t { User, Admin, Shared };
 

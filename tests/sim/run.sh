@@ -142,6 +142,10 @@ scenarios)
   expect_err bad_list "bad_list.yaml:2:16: error: expected at least one string"
   mk hours 'campaign:\n  hours_start: 9\n  hours_end: 3\n'
   expect_err hours "hours.yaml:2:3: error: campaign.hours_end must be after hours_start"
+  mk bad_domain 'tenant:\n  domain: con toso.example\n'
+  expect_err bad_domain "bad_domain.yaml:2:11: error: .con toso.example. is not a domain name"
+  printf 'tenant:\n  org: Contoso "Intl"\n' >"$tmp/bad_org.yaml"
+  expect_err bad_org "bad_org.yaml:2:8: error: the organisation's name may not contain quotes"
   : >"$tmp/empty.yaml"
   expect_err empty "empty.yaml: error: empty scenario file"
   out=$("$ward" simulate --scenario no-such-scenario --users 10 --days 1 --out "$tmp/o" 2>&1)
