@@ -8,11 +8,13 @@
 // system, from wait4), so other work on a shared machine affects it less than wall time
 // (wall time is printed too). Rows/s per core = rows / CPU seconds.
 // 1. Generate only (--discard): planning, rendering, labels; nothing written.
-// 2. Generate and write JSON Lines (plain, then gzip level 1), rows/s and MB/s.
+// 2. Generate and write JSON Lines (plain, then gzip level 1), rows/s and MB/s; files are written
+//    by a second thread (as `ward simulate` does), and, for plain JSON, once more on one thread.
 // 3. Baseline in the same run: the same number of bytes of pre-rendered rows (a sample of the
 //    rows just written, cycled) written through the same output path (OutFile: the same
 //    buffering, files, and gzip level). The ratio sim / baseline is the cost above I/O.
-// 4. Peak RSS at 1 and 30 simulated days (--discard): flat means the ratio stays near 1.
+// 4. Peak RSS at 1, 2, 7 and 30 simulated days (--discard), and the resident size after each day
+//    of one 30-day run: flat means it stops growing once a day's plan overlaps the next.
 // 5. With --e2e: `ward simulate --users 10000 --days 7` then `ward coverage` over the trace,
 //    as a user runs them (it takes minutes).
 #include <sys/resource.h>
@@ -208,7 +210,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sim_bench: %s\n", e.what());
     return 2;
   }
-  auto sim = [&](int u, int d, bool discard, bool gzip, const fs::path& out) {
+  auto sim = [&](int u, int d, bool discard, bool gzip, const fs::path& out, bool writer_thread = true) {
     return in_child([=, &sc] {
       ward::sim::SimOptions o;
       o.users = u;
@@ -216,6 +218,7 @@ int main(int argc, char** argv) {
       o.seed = seed;
       o.discard = discard;
       o.gzip = gzip;
+      o.writer_thread = writer_thread;
       if (!discard) o.out = out.string();
       auto st = ward::sim::simulate(sc, o);
       return std::pair<std::uint64_t, std::uint64_t>{st.rows, st.bytes};
@@ -223,9 +226,10 @@ int main(int argc, char** argv) {
   };
   auto line = [](const char* what, const Measured& m) {
     double mb = static_cast<double>(m.bytes) / 1e6;
-    std::printf("  %-34s %9llu rows %8.1f MB  cpu %6.2f s (wall %6.2f s)  %8.0f rows/s/core  %7.1f MB/s/core  peak RSS %6.1f MiB\n", what,
-                static_cast<unsigned long long>(m.rows), mb, m.cpu, m.wall, m.cpu > 0 ? static_cast<double>(m.rows) / m.cpu : 0.0,
-                m.cpu > 0 ? mb / m.cpu : 0.0, static_cast<double>(m.rss_kb) / 1024);
+    std::printf("  %-40s %9llu rows %8.1f MB  cpu %6.2f s  wall %6.2f s  %8.0f rows/s/core  %7.1f MB/s/core  %8.0f rows/s wall"
+                "  peak RSS %6.1f MiB\n",
+                what, static_cast<unsigned long long>(m.rows), mb, m.cpu, m.wall, m.cpu > 0 ? static_cast<double>(m.rows) / m.cpu : 0.0,
+                m.cpu > 0 ? mb / m.cpu : 0.0, m.wall > 0 ? static_cast<double>(m.rows) / m.wall : 0.0, static_cast<double>(m.rss_kb) / 1024);
   };
   std::printf("sim_bench: scenario %s, %d users x %d days, seed %llu; CPU time (user+sys) of a child process per line\n",
               scenario.c_str(), users, days, static_cast<unsigned long long>(seed));
@@ -244,6 +248,14 @@ int main(int argc, char** argv) {
       logical = dir_bytes(plain);
     }
     line(gz ? "generate + write gzip (level 1)" : "generate + write JSON Lines", w);
+    if (!gz) {  // the same on one thread: rendering and the kernel's writes take turns
+      fs::path one = root / "sim-one";
+      Measured w1 = sim(users, days, false, false, one, false);
+      w1.bytes = dir_bytes(one);
+      line("generate + write, one thread", w1);
+      if (w1.status) ++failures;
+      fs::remove_all(one);
+    }
     Measured b = in_child([&, gz] { return write_prerendered(root / "sim", base, logical, gz); });
     b.bytes = dir_bytes(base);
     line(gz ? "baseline: pre-rendered rows, gzip" : "baseline: pre-rendered rows, plain", b);
@@ -257,15 +269,48 @@ int main(int argc, char** argv) {
   fs::remove_all(root / "sim");
   if (gen.status) ++failures;
 
-  // 4: memory, 1 vs 30 days
-  Measured r1 = sim(rss_users, 1, true, false, {}), r30 = sim(rss_users, 30, true, false, {});
+  // 4: memory: peak RSS of runs of 1, 2, 7 and 30 days, and the resident size after each day of
+  // one 30-day run (read from /proc/self/statm in the child as it goes)
+  Measured r1 = sim(rss_users, 1, true, false, {});
   char what[64];
   std::snprintf(what, sizeof what, "memory: %d users x 1 day", rss_users);
   line(what, r1);
-  std::snprintf(what, sizeof what, "memory: %d users x 30 days", rss_users);
-  line(what, r30);
+  Measured r30;
+  for (int d : {2, 7, 30}) {
+    Measured r = sim(rss_users, d, true, false, {});
+    std::snprintf(what, sizeof what, "memory: %d users x %d days", rss_users, d);
+    line(what, r);
+    if (r.status) ++failures;
+    if (d == 30) r30 = r;
+  }
   std::printf("  => peak RSS 30 days / 1 day = %.2f (flat: about 1)\n", static_cast<double>(r30.rss_kb) / static_cast<double>(r1.rss_kb));
-  if (r1.status || r30.status) ++failures;
+  std::printf("  resident size after each simulated day of one 30-day run (MiB):\n   ");
+  std::fflush(stdout);
+  Measured series = in_child([=, &sc] {
+    ward::sim::SimOptions o;
+    o.users = rss_users;
+    o.days = 30;
+    o.seed = seed;
+    o.discard = true;
+    long page = sysconf(_SC_PAGESIZE);
+    o.progress = [page](int day, int, std::uint64_t) {
+      long size = 0, resident = 0;
+      if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+        if (std::fscanf(f, "%ld %ld", &size, &resident) != 2) resident = 0;
+        std::fclose(f);
+      }
+      static int last = 0;
+      if (day == last) return;  // the last call repeats the last day (its plan reaches past it)
+      last = day;
+      std::printf(" %d:%.1f", day, static_cast<double>(resident * page) / (1 << 20));
+      if (day % 10 == 0) std::printf("\n   ");
+      std::fflush(stdout);
+    };
+    auto st = ward::sim::simulate(sc, o);
+    return std::pair<std::uint64_t, std::uint64_t>{st.rows, st.bytes};
+  });
+  std::printf("\n");
+  if (r1.status || series.status) ++failures;
 
   // 5: end to end
   if (e2e) {

@@ -14,6 +14,10 @@
 #include <filesystem>
 #include <stdexcept>
 #include <vector>
+#include <thread>
+#include <mutex>
+#include <deque>
+#include <condition_variable>
 #include <algorithm>
 #include <cstdlib>
 #include <new>
@@ -342,10 +346,102 @@ Json& Json::escaped(std::string_view v) {
   return *this;
 }
 
-OutFile::OutFile(const std::string& path, bool gzip, bool discard) : path_(path), gzip_(gzip) {
-  buf_ = static_cast<char*>(std::malloc(kBuffer));
-  if (!buf_) throw std::bad_alloc();
-  cap_ = kBuffer;
+// ---------------------------------------------------------------- the writer thread
+struct Writer::State {
+  std::mutex m;
+  std::condition_variable work, done;
+  std::deque<Job> jobs;
+  std::vector<Chunk> free;
+  std::size_t max_queued, size;
+  bool busy = false, stop = false;
+  std::string error;
+  std::thread thread;
+};
+
+Writer::Writer(std::size_t buffers, std::size_t size) : st_(std::make_unique<State>()) {
+  st_->max_queued = std::max<std::size_t>(buffers, 1);
+  st_->size = size;
+  st_->thread = std::thread([this] { run(); });
+}
+Writer::~Writer() {
+  {
+    std::lock_guard<std::mutex> l(st_->m);
+    st_->stop = true;
+  }
+  st_->work.notify_all();
+  st_->thread.join();
+  for (auto& j : st_->jobs) std::free(j.c.d);
+  for (auto& c : st_->free) std::free(c.d);
+}
+void Writer::check() {
+  if (!st_->error.empty()) throw std::runtime_error(st_->error);
+}
+Chunk Writer::take() {
+  {
+    std::lock_guard<std::mutex> l(st_->m);
+    check();
+    if (!st_->free.empty()) {
+      Chunk c = st_->free.back();
+      st_->free.pop_back();
+      return c;
+    }
+  }
+  Chunk c{static_cast<char*>(std::malloc(st_->size)), st_->size};
+  if (!c.d) throw std::bad_alloc();
+  return c;
+}
+void Writer::put(OutFile& f, Chunk c, std::size_t n) {
+  std::unique_lock<std::mutex> l(st_->m);
+  // Never more than max_queued buffers waiting: the renderer waits for the disk instead of
+  // filling memory.
+  st_->done.wait(l, [&] { return st_->jobs.size() < st_->max_queued; });
+  st_->jobs.push_back({&f, c, n});
+  l.unlock();
+  st_->work.notify_one();
+}
+void Writer::drain() {
+  std::unique_lock<std::mutex> l(st_->m);
+  st_->done.wait(l, [&] { return st_->jobs.empty() && !st_->busy; });
+  check();
+}
+void Writer::run() {
+  std::unique_lock<std::mutex> l(st_->m);
+  for (;;) {
+    st_->work.wait(l, [&] { return st_->stop || !st_->jobs.empty(); });
+    if (st_->jobs.empty()) return;  // stopping, nothing left
+    Job j = st_->jobs.front();
+    st_->jobs.pop_front();
+    st_->busy = true;
+    bool failed = !st_->error.empty();
+    l.unlock();
+    std::string error;
+    if (!failed) {  // after an error, the rest is dropped (the caller hears of it)
+      try {
+        j.f->sink(j.c.d, j.n);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+    }
+    l.lock();
+    if (!error.empty() && st_->error.empty()) st_->error = error;
+    st_->free.push_back(j.c);
+    st_->busy = false;
+    st_->done.notify_all();
+  }
+}
+
+// ---------------------------------------------------------------- files
+OutFile::OutFile(const std::string& path, bool gzip, bool discard, Writer* writer) : path_(path), gzip_(gzip) {
+  if (!discard) writer_ = writer;
+  if (writer_) {
+    Chunk c = writer_->take();
+    buf_ = c.d;
+    cap_ = c.cap;
+  } else {
+    buf_ = static_cast<char*>(std::malloc(kBuffer));
+    if (!buf_) throw std::bad_alloc();
+    cap_ = kBuffer;
+  }
   if (discard) return;
   if (gzip_) {
     gz_ = gzopen(path.c_str(), "wb1");  // fast: traces are large and read once
@@ -363,26 +459,48 @@ OutFile::~OutFile() {
   }
   std::free(buf_);
 }
+void OutFile::hand_off(std::size_t n, std::size_t keep_from, std::size_t keep_to) {
+  std::size_t keep = keep_to - keep_from;
+  if (writer_) {
+    Chunk fresh = writer_->take();
+    if (fresh.cap < keep) {
+      auto* d = static_cast<char*>(std::realloc(fresh.d, keep));
+      if (!d) throw std::bad_alloc();
+      fresh = {d, keep};
+    }
+    std::memcpy(fresh.d, buf_ + keep_from, keep);
+    writer_->put(*this, {buf_, cap_}, n);
+    buf_ = fresh.d;
+    cap_ = fresh.cap;
+  } else {
+    sink(buf_, n);
+    std::memmove(buf_, buf_ + keep_from, keep);
+  }
+  size_ = keep;
+}
 void OutFile::write(std::string_view line) {
   assert(!open_row_);
-  if (size_ + line.size() > cap_) {
-    sink(buf_, size_);
-    size_ = 0;
+  if (size_ + line.size() > cap_) flush();
+  if (line.size() > cap_) {  // larger than the buffer: it grows (and stays grown)
+    auto* d = static_cast<char*>(std::realloc(buf_, line.size()));
+    if (!d) throw std::bad_alloc();
+    buf_ = d;
+    cap_ = line.size();
   }
-  if (line.size() > cap_) {
-    sink(line.data(), line.size());  // larger than the buffer: straight through
-  } else {
-    std::memcpy(buf_ + size_, line.data(), line.size());
-    size_ += line.size();
-  }
+  std::memcpy(buf_ + size_, line.data(), line.size());
+  size_ += line.size();
   ++lines_;
   bytes_ += line.size();
 }
+void OutFile::flush() {
+  assert(!open_row_);
+  if (size_) hand_off(size_, size_, size_);
+}
 void OutFile::make_room(Row& row, std::size_t n) {
   assert(row.file_ == this && row.d_ == buf_ && row.start_ == size_);
-  sink(buf_, row.start_);  // the rows before this one go out; this one moves to the front
+  // the rows before this one go out; this one moves to the front of a buffer
+  if (row.start_) hand_off(row.start_, row.start_, row.n_);
   std::size_t len = row.n_ - row.start_;
-  std::memmove(buf_, buf_ + row.start_, len);
   size_ = 0;
   if (len + n > cap_) {  // one row larger than the buffer: it grows (and stays grown)
     std::size_t cap = std::max(cap_ * 2, len + n);
@@ -402,14 +520,18 @@ void OutFile::sink(const char* p, std::size_t n) {
     if (gzwrite(static_cast<gzFile>(gz_), p, static_cast<unsigned>(n)) != static_cast<int>(n))
       throw std::runtime_error("write failed: `" + path_ + "`");
   } else if (f_) {
-    if (std::fwrite(p, 1, n, f_) != n) throw std::runtime_error("write failed: `" + path_ + "`");
+    if (std::fwrite(p, 1, n, f_) != n) throw std::runtime_error("write failed: `" + path_ + "`: " + std::strerror(errno));
   }
 }
 void OutFile::close() {
   assert(!open_row_);
-  sink(buf_, size_);
-  size_ = 0;
-  if (!f_ && !gz_) return;
+  if (writer_) {
+    flush();
+    writer_->drain();
+  } else {
+    sink(buf_, size_);
+    size_ = 0;
+  }
   if (gz_) {
     int rc = gzclose(static_cast<gzFile>(gz_));
     gz_ = nullptr;
@@ -422,20 +544,28 @@ void OutFile::close() {
   }
 }
 
-Output::Output(std::string dir, bool gzip, std::string labels, bool discard) : dir_(std::move(dir)), gzip_(gzip), discard_(discard) {
+Output::Output(std::string dir, bool gzip, std::string labels, bool discard, bool threaded)
+    : dir_(std::move(dir)), gzip_(gzip), discard_(discard) {
   std::error_code ec;
   if (discard_) {
     labels_ = std::make_unique<OutFile>("labels", false, true);
     return;
   }
+  if (threaded) writer_ = std::make_unique<Writer>(8, OutFile::kBuffer);
   std::filesystem::create_directories(dir_, ec);
   if (ec) throw std::runtime_error("cannot create `" + dir_ + "`: " + ec.message());
   if (labels.empty()) labels = dir_ + "/labels/labels.jsonl";
   auto parent = std::filesystem::path(labels).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   if (ec) throw std::runtime_error("cannot create `" + parent.string() + "`: " + ec.message());
-  labels_ = std::make_unique<OutFile>(labels, false);
+  labels_ = std::make_unique<OutFile>(labels, false, false, writer_.get());
   labels_path_ = labels;
+}
+Output::~Output() {
+  try {
+    close();
+  } catch (...) {
+  }
 }
 OutFile& Output::file(std::string_view table) {
   for (auto& [name, f] : recent_)
@@ -443,7 +573,7 @@ OutFile& Output::file(std::string_view table) {
   auto it = files_.find(table);
   if (it == files_.end()) {
     std::string path = dir_ + "/" + std::string(table) + (gzip_ ? ".jsonl.gz" : ".jsonl");
-    it = files_.emplace(std::string(table), std::make_unique<OutFile>(path, gzip_, discard_)).first;
+    it = files_.emplace(std::string(table), std::make_unique<OutFile>(path, gzip_, discard_, writer_.get())).first;
   }
   recent_.emplace_back(it->first, it->second.get());
   return *it->second;
@@ -463,8 +593,12 @@ void Output::meta(std::string_view json) {
   f.close();
 }
 void Output::close() {
+  // everything buffered goes to the writer, which drains once; then each file is closed
+  for (auto& [_, f] : files_) f->flush();
+  if (labels_) labels_->flush();
+  if (writer_) writer_->drain();
   for (auto& [_, f] : files_) f->close();
-  labels_->close();
+  if (labels_) labels_->close();
 }
 std::uint64_t Output::bytes() const {
   std::uint64_t n = labels_->bytes();

@@ -260,16 +260,51 @@ class Json {
   bool first_ = true;
 };
 
-// One output file (JSON Lines, optionally gzip), buffered in a fixed-size buffer.
+// A buffer of output bytes (malloc'd; a buffer grown for one large row stays grown).
+struct Chunk {
+  char* d = nullptr;
+  std::size_t cap = 0;
+};
+
+// The thread that writes full buffers to their files, so that rendering rows (the caller's
+// thread) and the kernel's write or zlib's deflate (this one) run on two cores. Buffers come
+// from a fixed pool; a file that needs a fresh one waits for the writer to free one, so memory
+// is the pool's, however far the renderer runs ahead. Writes reach each file in the order they
+// were queued. The first write error is kept and thrown to the caller at its next call.
+class Writer {
+ public:
+  Writer(std::size_t buffers, std::size_t size);
+  ~Writer();  // stops after the queued writes
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+  Chunk take();                                    // a free buffer
+  void put(OutFile& f, Chunk c, std::size_t n);    // writes c.d[0, n) to f, then frees c
+  void drain();                                    // waits for every queued write
+
+ private:
+  struct Job {
+    OutFile* f;
+    Chunk c;
+    std::size_t n;
+  };
+  void run();
+  void check();  // throws the kept error
+  struct State;
+  std::unique_ptr<State> st_;
+};
+
+// One output file (JSON Lines, optionally gzip), buffered in a fixed-size buffer; written by
+// the Writer's thread when there is one, or in the caller's.
 class OutFile {
  public:
   static constexpr std::size_t kBuffer = 256 << 10;
-  OutFile(const std::string& path, bool gzip, bool discard = false);  // discard: count, write nothing
+  OutFile(const std::string& path, bool gzip, bool discard = false, Writer* writer = nullptr);  // discard: count, write nothing
   ~OutFile();
   OutFile(const OutFile&) = delete;
   OutFile& operator=(const OutFile&) = delete;
   void write(std::string_view line);  // a whole line, '\n' included
-  void close();
+  void flush();                       // hands what is buffered to the writer (or writes it)
+  void close();                       // after the writer has drained
   std::uint64_t lines() const { return lines_; }
   std::uint64_t bytes() const { return bytes_; }
   std::size_t capacity() const { return cap_; }
@@ -277,12 +312,15 @@ class OutFile {
 
  private:
   friend class Row;
+  friend class Writer;
   void make_room(Row& row, std::size_t n);  // room for n more bytes of the row being written
+  void hand_off(std::size_t n, std::size_t keep_from, std::size_t keep_to);  // buf_[0, n) out; [keep_from, keep_to) moves to the front
   void sink(const char* p, std::size_t n);  // to the file (or nowhere, discarding)
   std::string path_;
   bool gzip_;
   std::FILE* f_ = nullptr;
   void* gz_ = nullptr;
+  Writer* writer_ = nullptr;
   char* buf_ = nullptr;
   std::size_t size_ = 0, cap_ = 0;
   bool open_row_ = false;  // a row is being rendered in place (one at a time)
@@ -294,7 +332,9 @@ class Output {
  public:
   // Labels go to `labels` (default DIR/labels/labels.jsonl: outside DIR/*.jsonl, which holds
   // only event files, so `ward run --events DIR/*.jsonl` never reads the ground truth).
-  Output(std::string dir, bool gzip, std::string labels = "", bool discard = false);
+  // `threaded`: files are written by a Writer thread (not when discarding).
+  Output(std::string dir, bool gzip, std::string labels = "", bool discard = false, bool threaded = true);
+  ~Output();
   OutFile& file(std::string_view table);  // TABLE's file, opened on first use
   // Writes the row and returns its 1-based line number in the table's file.
   std::uint64_t emit(Row& row);
@@ -309,6 +349,7 @@ class Output {
   std::string dir_;
   bool gzip_;
   bool discard_ = false;
+  std::unique_ptr<Writer> writer_;  // before the files: it outlives them
   std::map<std::string, std::unique_ptr<OutFile>, std::less<>> files_;
   std::vector<std::pair<std::string_view, OutFile*>> recent_;  // the same files, by name, scanned first
   std::unique_ptr<OutFile> labels_;

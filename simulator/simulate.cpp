@@ -123,7 +123,7 @@ struct Throttle {
 
 class Generator {
  public:
-  Generator(const Scenario& sc, const SimOptions& opt) : sc_(sc), opt_(opt), out_(opt.out, opt.gzip, opt.labels, opt.discard) {
+  Generator(const Scenario& sc, const SimOptions& opt) : sc_(sc), opt_(opt), out_(opt.out, opt.gzip, opt.labels, opt.discard, opt.writer_thread) {
     std::string start = opt.start.empty() ? sc.start : opt.start;
     auto t0 = parse_date(start);
     if (!t0) throw std::runtime_error("--start `" + start + "` is not a date YYYY-MM-DD");

@@ -18,6 +18,7 @@ struct SimOptions {
   std::string labels;  // empty: OUT/labels/labels.jsonl
   bool gzip = false;
   bool discard = false;  // generate and count, write nothing (benchmarks, the memory test)
+  bool writer_thread = true;  // files written on a second thread while rows are rendered
   std::string start;  // YYYY-MM-DD; empty: the scenario's start
   std::function<void(int day, int days, std::uint64_t rows)> progress;
 };
