@@ -38,6 +38,14 @@ inline void two(char* p, unsigned v) {
 }  // namespace
 
 char* iso8601_to(char* p, Millis t) {
+  // A row spells its time several times (TimeGenerated, columns, its label, its copy in
+  // CloudAppEvents): the last one spelled is kept whole.
+  thread_local Millis memo_t = INT64_MIN;
+  thread_local char memo_text[24];
+  if (t == memo_t) {
+    std::memcpy(p, memo_text, 24);
+    return p + 24;
+  }
   std::int64_t days = floor_div(t, kDay);
   Millis rem = t - days * kDay;
   // The date part of the last day spelled (rows come in time order: nearly always the same day).
@@ -74,6 +82,8 @@ char* iso8601_to(char* p, Millis t) {
   p[20] = static_cast<char>('0' + ms / 100);
   two(p + 21, ms % 100);
   p[23] = 'Z';
+  std::memcpy(memo_text, p, 24);
+  memo_t = t;
   return p + 24;
 }
 

@@ -111,6 +111,15 @@ class Row {
     str(v);
     return *this;
   }
+  Row& clean_value(std::string_view v) {             // the same, known to need no escaping
+    assert(json_clean(v));
+    char* p = room(v.size() + 2);
+    p[0] = '"';
+    copy(p + 1, v.data(), v.size());
+    p[v.size() + 1] = '"';
+    n_ += v.size() + 2;
+    return *this;
+  }
   Row& append(std::string_view v) {                  // bytes as they are (a value's inside)
     put(v);
     return *this;
@@ -219,6 +228,7 @@ class Json {
     if (!json_clean(v)) return escaped(v);
     return clean(v);
   }
+  Json& str(std::string_view v, bool known_clean) { return known_clean ? clean(v) : str(v); }
   Json& clean(std::string_view v) {  // a string value known to need no escaping (debug builds check)
     assert(json_clean(v));
     char* p = row_.room(v.size() + 5);
@@ -237,9 +247,27 @@ class Json {
     row_.append(j);
     return *this;
   }
-  Json& kv(std::string_view key, std::string_view v) { return k(key).str(v); }
-  Json& kc(std::string_view key, std::string_view v) { return k(key).clean(v); }
-  Json& kn(std::string_view key, std::int64_t v) { return k(key).num(v); }
+  // The same with a literal key: its copy has a size known at compile time.
+  template <std::size_t N>
+  Json& k(const char (&key)[N]) {
+    constexpr std::size_t n = N - 1;
+    assert(json_clean(std::string_view(key, n)));
+    char* p = row_.room(n + 6);
+    if (!first_) *p++ = ',';
+    p = quote(p);
+    std::memcpy(p, key, n);
+    p = quote(p + n);
+    *p++ = ':';
+    row_.n_ = static_cast<std::size_t>(p - row_.d_);
+    first_ = true;
+    return *this;
+  }
+  template <typename K>
+  Json& kv(const K& key, std::string_view v) { return k(key).str(v); }
+  template <typename K>
+  Json& kc(const K& key, std::string_view v) { return k(key).clean(v); }
+  template <typename K>
+  Json& kn(const K& key, std::int64_t v) { return k(key).num(v); }
   void done() {  // closes the string column of a quoted Json
     if (quoted_) row_.ch('"');
   }

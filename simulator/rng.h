@@ -7,6 +7,9 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace ward::sim {
 
@@ -126,7 +129,20 @@ class Rng {
       }
       return t;
     }();
+#if defined(__SSE2__)
+    // Nibbles spread to bytes, most significant first: the bytes of w in big-endian order,
+    // high nibbles interleaved with low ones; then '0' + n, or 'a' + n - 10 where n > 9.
+    std::uint64_t be = __builtin_bswap64(w);
+    __m128i bytes = _mm_cvtsi64_si128(static_cast<long long>(be));
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), _mm_set1_epi8(0x0f));
+    __m128i lo = _mm_and_si128(bytes, _mm_set1_epi8(0x0f));
+    __m128i nib = _mm_unpacklo_epi8(hi, lo);
+    __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(nib, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_add_epi8(nib, _mm_add_epi8(letters, _mm_set1_epi8('0'))));
+    (void)kPairs;
+#else
     for (int i = 0; i < 8; ++i) std::memcpy(out + 2 * i, &kPairs[2 * ((w >> (56 - 8 * i)) & 255)], 2);
+#endif
   }
   std::uint64_t s_[4];
 };

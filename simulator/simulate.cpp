@@ -139,6 +139,11 @@ class Generator {
     resource_id_ = "/subscriptions/" + subscription_ + "/resourcegroups/sentinel-rg/providers/microsoft.operationalinsights/workspaces/sentinel-ws";
     pick_victims();
     key_removed_ = *parse_date(sc.campaign.key_removed);
+    // The scenario's own strings for the actor's rows: written without the escaping scan when
+    // none of them needs escaping (the default user agents do: they quote brand names).
+    actor_clean_ = json_clean(sc.campaign.unknown_app_id);
+    for (const auto& v : {sc.campaign.user_agents, sc.campaign.client_info})
+      for (const auto& x : v) actor_clean_ = actor_clean_ && json_clean(x);
     // Room for the plan held at once (about a day and a half of events, ~60 per user a day, and
     // the service principals' ~1,500), reserved up front: growing by doubling would copy the
     // plan and hold both copies at its peak. Reserved pages that are never written take no
@@ -640,6 +645,8 @@ class Generator {
   std::vector<int> victims_;
   std::vector<Throttle> throttle_;             // per mailbox
   Millis key_removed_ = 0;
+  bool actor_clean_ = false;                   // the campaign's app id, client strings and agents need no escaping
+  std::vector<std::pair<std::string, std::string>> spelled_;  // folder paths as JSON strings
   std::array<std::string, 64> frags_;          // pre-rendered constant column runs (render.inc)
   std::vector<std::string> location_runs_;     // LocationDetails per network and sign-in table
   std::vector<OwnerCache> owner_cache_;        // per mailbox owner
