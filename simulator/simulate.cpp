@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <deque>
 #include <stdexcept>
 #include <tuple>
 #include <unordered_map>
@@ -144,8 +145,8 @@ class Generator {
     actor_clean_ = json_clean(sc.campaign.unknown_app_id);
     for (const auto& v : {sc.campaign.user_agents, sc.campaign.client_info})
       for (const auto& x : v) actor_clean_ = actor_clean_ && json_clean(x);
-    // Room for the plan held at once (about a day and a half of events, ~60 per user a day, and
-    // the service principals' ~1,500), reserved up front: growing by doubling would copy the
+    // Room for the plan held at once (about a day and a half of events: ~85 a user at the peak,
+    // and the service principals' ~1,500), reserved up front: growing by doubling would copy the
     // plan and hold both copies at its peak. Reserved pages that are never written take no
     // memory, so a tenant that plans less never pays for the rest.
     auto people = static_cast<std::size_t>(opt.users);
@@ -646,13 +647,14 @@ class Generator {
   std::vector<Throttle> throttle_;             // per mailbox
   Millis key_removed_ = 0;
   bool actor_clean_ = false;                   // the campaign's app id, client strings and agents need no escaping
-  std::vector<std::pair<std::string, std::string>> spelled_;  // folder paths as JSON strings
+  // Caches that hand out references: deques, whose elements stay put as they grow.
+  std::deque<std::pair<std::string, std::string>> spelled_;  // folder paths as JSON strings
   std::array<std::string, 64> frags_;          // pre-rendered constant column runs (render.inc)
-  std::vector<std::string> location_runs_;     // LocationDetails per network and sign-in table
+  std::deque<std::string> location_runs_;      // LocationDetails per network and sign-in table
   std::vector<OwnerCache> owner_cache_;        // per mailbox owner
-  std::vector<TeamIds> teams_;                 // per department
-  std::vector<std::pair<std::string, Guid>> sp_ids_;  // per app
-  std::vector<std::tuple<const char*, const char*, std::string>> client_infos_;
+  std::deque<TeamIds> teams_;                  // per department
+  std::deque<std::pair<std::string, Guid>> sp_ids_;  // per app
+  std::deque<std::tuple<const char*, const char*, std::string>> client_infos_;
   std::unordered_map<std::uint16_t, std::string> notes_;  // label notes per combination of flags
   std::unordered_map<std::uint64_t, std::string> folder_ids_;
   Row folders_, folders_q_;                    // the Folders JSON of the row being rendered, and as text
