@@ -73,6 +73,21 @@ Setter dns_name(std::string& v) {
     v = s;
   };
 }
+// Key ids: base64url text, as a JWKS spells them.
+Setter key_ids(std::vector<std::string>& v) {
+  return [&v](const std::string& f, const YAML::Node& n) {
+    if (!n.IsSequence()) fail(f, n, "expected a list of key ids");
+    if (n.size() == 0) fail(f, n, "expected at least one key id");
+    v.clear();
+    for (const auto& e : n) {
+      auto s = scalar<std::string>(f, e, "a key id");
+      bool ok = !s.empty();
+      for (char ch : s) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_');
+      if (!ok) fail(f, e, "`" + s + "` is not a key id (base64url: letters, digits, `-` and `_`)");
+      v.push_back(s);
+    }
+  };
+}
 // The organisation's name: printable, without quotes or backslashes (it is spelled into
 // names, paths and JSON text as it is).
 Setter org_name(std::string& v) {
@@ -224,6 +239,7 @@ Scenario load_scenario(const std::string& name_or_file, const std::vector<std::s
       {"enabled", flag(c.enabled)},
       {"name", text(c.name)},
       {"infrastructure", one_of(c.infrastructure, {"ioc", "fresh", "mixed"})},
+      {"fresh_network", one_of(c.fresh_network, {"hosting", "vpn"})},
       {"victims", integer(c.victims, 1, 10000)},
       {"start_day", integer(c.start_day, 0, 10000)},
       {"dwell_days", integer(c.dwell_days, 1, 10000)},
@@ -250,7 +266,8 @@ Scenario load_scenario(const std::string& name_or_file, const std::vector<std::s
   std::map<std::string, Setter> top = {
       {"name", text(sc.name)}, {"description", text(sc.description)}, {"start", date(sc.start)},
   };
-  std::map<std::string, Setter> tenant_keys = {{"domain", dns_name(sc.domain)}, {"org", org_name(sc.org)}};
+  std::map<std::string, Setter> tenant_keys = {
+      {"domain", dns_name(sc.domain)}, {"org", org_name(sc.org)}, {"signing_kids", key_ids(sc.signing_kids)}};
   try {
     apply(file, root, "scenario", top,
           {{"tenant", [&](const YAML::Node& n) { apply(file, n, "tenant", tenant_keys); }},

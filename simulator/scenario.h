@@ -34,6 +34,7 @@ struct CampaignKnobs {
   bool enabled = false;
   std::string name = "storm0558";
   std::string infrastructure = "ioc";     // ioc | fresh | mixed
+  std::string fresh_network = "hosting";  // hosting | vpn: where fresh addresses come from [assumption]
   int victims = 6;                        // CSRB p.3: State confirmed 6 accounts
   int start_day = 1;                      // first campaign day, as an offset from --start
   int dwell_days = 60;                    // days of access per victim (CSRB: at least six weeks)
@@ -70,6 +71,10 @@ struct Scenario {
   std::string start = "2023-06-12";        // default --start
   std::string domain = "contoso.example";  // synthetic tenant domain
   std::string org = "Contoso";
+  // The key ids of the tenant's own signing keys (its JWKS), as relying parties see them in
+  // tokens' `kid`: the tenant's, not the seed's, so that a rule's list of expected keys holds
+  // for every seed. Synthetic values (rules/storm0558/common.ward, ExpectedKeyIds).
+  std::vector<std::string> signing_kids = {"OnL78xcJ8bPCjkW60e8Ec0elf20", "PlDErPiFuSd7LnAHap8eMItjNDg"};
   BenignKnobs benign;
   CampaignKnobs campaign;
 };

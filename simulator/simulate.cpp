@@ -49,7 +49,7 @@ struct Session {
   std::uint16_t flags;
   Client client;
   std::uint8_t net;
-  std::uint8_t infra;    // campaign: 1 IOC SoftEther, 2 IOC token panel, 3 fresh hosting
+  std::uint8_t infra;    // campaign: 1 IOC SoftEther, 2 IOC token panel, 3 fresh hosting, 4 fresh VPN exit
   std::uint8_t variant;  // campaign: which user agent / client string
   std::int32_t consumer = -1;  // the personal account (Tenant::consumers) of a partner-app session
 };
@@ -491,7 +491,9 @@ class Generator {
     std::sort(order.begin(), order.end());
     for (int i = 0; i < c.victims && i < static_cast<int>(order.size()); ++i) victims_.push_back(order[static_cast<std::size_t>(i)].second);
   }
-  // An actor address for a date: a published IP active that day, or fresh hosting.
+  // An actor address for a date: a published IP active that day, or a fresh one: in a hosting
+  // provider's range, or (fresh_network: vpn) in the commercial VPN exit range the tenant's own
+  // VPN users share — the published SoftEther nodes were M247 addresses too (§3.6).
   std::uint32_t actor_ip(Rng& r, Millis day, bool panel, std::uint8_t& infra, std::uint8_t& net) const {
     const std::string& mode = sc_.campaign.infrastructure;
     bool ioc = mode == "ioc" || (mode == "mixed" && r.chance(0.5));
@@ -507,6 +509,10 @@ class Generator {
     }
     infra = 3;
     net = static_cast<std::uint8_t>(22 + r.below(2));
+    if (sc_.campaign.fresh_network == "vpn") {  // the same draws: only the network differs
+      infra = 4;
+      net = 20;
+    }
     return host(r, net);
   }
 

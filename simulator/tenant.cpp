@@ -134,7 +134,10 @@ Tenant build_tenant(std::uint64_t seed, const Scenario& sc, int n_users) {
   t.rp_app_id = r.guid();
   t.rp_name = sc.org + " Expenses API";
   t.partner_app_id = r.guid();
-  for (int i = 0; i < 2; ++i) t.tenant_kids.push_back(b64url(r, 27));
+  // The tenant's signing keys are the scenario's (a tenant's JWKS does not change with the seed);
+  // the two draws stay, so that everything drawn after them is what it was.
+  for (int i = 0; i < 2; ++i) (void)b64url(r, 27);
+  t.tenant_kids = sc.signing_kids;
   const BenignKnobs& b = sc.benign;
 
   int admins = b.admins + n_users / 500;

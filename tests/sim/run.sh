@@ -27,6 +27,15 @@ determinism)
   a=$(cat "$tmp"/a/*.jsonl | wc -l) c=$(cat "$tmp"/c/*.jsonl | wc -l)
   # different traffic, same statistics: row counts within 25%
   [ $((a * 4)) -gt $((c * 3)) ] && [ $((c * 4)) -gt $((a * 3)) ] || bad "row counts differ too much: $a vs $c"
+  # the tenant's own signing keys (its JWKS) are the scenario's, not the seed's: every seed's
+  # tenant-issued tokens carry the kids of tenant.signing_kids
+  kids_of() { node -e '
+    const rows = require("fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map(JSON.parse);
+    console.log([...new Set(rows.filter((r) => r.KeySource === "tenant").map((r) => r.TokenKid))].sort().join(" "));' "$1"; }
+  for d in a c; do
+    k=$(kids_of "$tmp/$d/AppTokenValidation_CL.jsonl")
+    [ "$k" = "OnL78xcJ8bPCjkW60e8Ec0elf20 PlDErPiFuSd7LnAHap8eMItjNDg" ] || bad "tenant signing kids of run $d: '$k'"
+  done
   # gzip output is the same bytes once decompressed
   sim --scenario storm0558 --users 50 --days 3 --seed 7 --out "$tmp/g" --gzip || bad "simulate gzip"
   for f in "$tmp"/a/*.jsonl; do
@@ -81,6 +90,25 @@ schema)
     --out "$tmp/early" || bad "simulate early consumer block"
   read -r acc2 rej2 < <(rp_window "$tmp/early" 2023-06-29) || bad "consumer forged tokens after an earlier consumer_blocked"
   [ "${rej2:-1}" -eq 0 ] && [ "${acc2:-0}" -eq "${acc:-0}" ] || bad "consumer_blocked 06-29: want ${acc:-?} accepted and none rejected, got ${acc2:-?} ${rej2:-?}"
+  # fresh infrastructure in the VPN exit range the tenant's own VPN users share (M247, like the
+  # published SoftEther nodes): every malicious row says fresh-vpn and comes from that range, where
+  # benign rows come from too
+  sim --scenario storm0558 --set campaign.infrastructure=fresh --set campaign.fresh_network=vpn --set benign.vpn_share=0.2 \
+    --users 50 --days 4 --seed 3 --out "$tmp/fv" || bad "simulate fresh vpn"
+  node -e '
+    const fs = require("fs"), dir = process.argv[1];
+    const rows = fs.readFileSync(dir + "/OfficeActivity.jsonl", "utf8").split("\n").filter(Boolean).map(JSON.parse);
+    const labels = fs.readFileSync(dir + "/labels/labels.jsonl", "utf8").split("\n").filter(Boolean).map(JSON.parse);
+    const bad = labels.filter((l) => l.truth === "malicious" && l.infra !== "fresh-vpn");
+    if (bad.length) { console.error(bad.length + " malicious rows not fresh-vpn, e.g. " + JSON.stringify(bad[0])); process.exit(1); }
+    let mal = 0, ben = 0;
+    for (const l of labels.filter((l) => l.table === "OfficeActivity")) {
+      const ip = rows[l.line - 1].ClientIP;
+      if (l.truth === "malicious") { if (!ip.startsWith("198.51.100.")) { console.error("actor outside the VPN range: " + ip); process.exit(1); } mal++; }
+      else if (ip.startsWith("198.51.100.")) ben++;
+    }
+    if (!mal || !ben) { console.error(`want actor and benign rows in the VPN range, got ${mal} and ${ben}`); process.exit(1); }
+  ' "$tmp/fv" || bad "fresh_network=vpn"
   # benign: no malicious labels at all
   grep -q '"truth":"malicious"' "$tmp/benign/labels/labels.jsonl" && bad "benign scenario has malicious labels"
   ;;
@@ -143,6 +171,8 @@ scenarios)
   expect_err bad_list "bad_list.yaml:2:16: error: expected at least one string"
   mk hours 'campaign:\n  hours_start: 9\n  hours_end: 3\n'
   expect_err hours "hours.yaml:2:3: error: campaign.hours_end must be after hours_start"
+  mk bad_kid 'tenant:\n  signing_kids: [abc, "a/b"]\n'
+  expect_err bad_kid "bad_kid.yaml:2:23: error: .a/b. is not a key id"
   mk bad_domain 'tenant:\n  domain: con toso.example\n'
   expect_err bad_domain "bad_domain.yaml:2:11: error: .con toso.example. is not a domain name"
   printf 'tenant:\n  org: Contoso "Intl"\n' >"$tmp/bad_org.yaml"
