@@ -12,6 +12,10 @@
 # 3. bench/vm_bench: `ward run` against a parse-only simdjson baseline, correlation state at
 #    1k/100k/1M keys, memory as the trace grows 10x, bundle load of 1,000 rules
 #    (WARD_VM_BENCH_GB=0.1 for a quick run).
+# 4. bench/sim_bench: `ward simulate` generating (rows/s per core), writing JSON Lines and gzip
+#    against the floor of writing the same bytes pre-rendered, and memory by simulated day
+#    (WARD_SIM_BENCH_USERS, default 2000; WARD_SIM_BENCH_E2E=1 adds simulate + coverage at
+#    10,000 users x 7 days, which writes about 16 GB).
 # Nothing here asserts on timings: the exit status is non-zero only if something fails to run
 # or a generated rule does not compile.
 set -euo pipefail
@@ -67,3 +71,10 @@ echo
 cmake --build "$BUILD" --target vm_bench >/dev/null
 "$BUILD/bench/vm_bench" --ward "$BUILD/ward" --dir "$tmp/vm" --gb "${WARD_VM_BENCH_GB:-1}" \
   --state-events "${WARD_VM_BENCH_STATE_EVENTS:-2000000}" --flat-events "${WARD_VM_BENCH_FLAT_EVENTS:-1000000}"
+
+# 4. The simulator: bench/sim_bench forks a child per measurement and times its CPU.
+echo
+cmake --build "$BUILD" --target sim_bench >/dev/null
+e2e=()
+[ "${WARD_SIM_BENCH_E2E:-0}" = 1 ] && e2e=(--e2e --ward "$BUILD/ward" --rules rules/storm0558/*.ward)
+"$BUILD/bench/sim_bench" --dir "$tmp/sim" --users "${WARD_SIM_BENCH_USERS:-2000}" --rss-users "${WARD_SIM_BENCH_USERS:-2000}" "${e2e[@]}"
