@@ -212,7 +212,9 @@ class Json {
   Json& end_obj() { row_.ch('}'); first_ = false; return *this; }
   Json& arr() { sep(); row_.ch('['); first_ = true; return *this; }
   Json& end_arr() { row_.ch(']'); first_ = false; return *this; }
-  Json& k(std::string_view key) {  // keys are the code's own: never escaped
+  // Keys are the code's own: never escaped. Inlined, so that a literal key's copy has a size
+  // known at compile time.
+  [[gnu::always_inline]] Json& k(std::string_view key) {
     assert(json_clean(key));
     char* p = row_.room(key.size() + 6);
     if (!first_) *p++ = ',';
@@ -247,27 +249,9 @@ class Json {
     row_.append(j);
     return *this;
   }
-  // The same with a literal key: its copy has a size known at compile time.
-  template <std::size_t N>
-  Json& k(const char (&key)[N]) {
-    constexpr std::size_t n = N - 1;
-    assert(json_clean(std::string_view(key, n)));
-    char* p = row_.room(n + 6);
-    if (!first_) *p++ = ',';
-    p = quote(p);
-    std::memcpy(p, key, n);
-    p = quote(p + n);
-    *p++ = ':';
-    row_.n_ = static_cast<std::size_t>(p - row_.d_);
-    first_ = true;
-    return *this;
-  }
-  template <typename K>
-  Json& kv(const K& key, std::string_view v) { return k(key).str(v); }
-  template <typename K>
-  Json& kc(const K& key, std::string_view v) { return k(key).clean(v); }
-  template <typename K>
-  Json& kn(const K& key, std::int64_t v) { return k(key).num(v); }
+  Json& kv(std::string_view key, std::string_view v) { return k(key).str(v); }
+  Json& kc(std::string_view key, std::string_view v) { return k(key).clean(v); }
+  Json& kn(std::string_view key, std::int64_t v) { return k(key).num(v); }
   void done() {  // closes the string column of a quoted Json
     if (quoted_) row_.ch('"');
   }
@@ -295,10 +279,11 @@ struct Chunk {
 };
 
 // The thread that writes full buffers to their files, so that rendering rows (the caller's
-// thread) and the kernel's write or zlib's deflate (this one) run on two cores. Buffers come
-// from a fixed pool; a file that needs a fresh one waits for the writer to free one, so memory
-// is the pool's, however far the renderer runs ahead. Writes reach each file in the order they
-// were queued. The first write error is kept and thrown to the caller at its next call.
+// thread) and the kernel's write or zlib's deflate (this one) run on two cores. At most
+// `buffers` full buffers wait to be written: a file that hands over one more waits for the
+// writer, so memory stays bounded however far the renderer runs ahead; written buffers are
+// reused. Writes reach each file in the order they were queued. The first write error is kept
+// and thrown to the caller at its next take() or drain().
 class Writer {
  public:
   Writer(std::size_t buffers, std::size_t size);
