@@ -2,7 +2,6 @@
 // never std:: distributions (their output differs between standard libraries), so the same
 // seed gives the same bytes everywhere.
 #pragma once
-#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -120,15 +119,6 @@ class Rng {
  private:
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   static void hex16(char* out, std::uint64_t w) {  // 16 lower-case hex digits, most significant first
-    static constexpr auto kPairs = [] {
-      std::array<char, 512> t{};
-      const char* hex = "0123456789abcdef";
-      for (int i = 0; i < 256; ++i) {
-        t[static_cast<std::size_t>(2 * i)] = hex[i >> 4];
-        t[static_cast<std::size_t>(2 * i + 1)] = hex[i & 15];
-      }
-      return t;
-    }();
 #if defined(__SSE2__)
     // Nibbles spread to bytes, most significant first: the bytes of w in big-endian order,
     // high nibbles interleaved with low ones; then '0' + n, or 'a' + n - 10 where n > 9.
@@ -139,9 +129,8 @@ class Rng {
     __m128i nib = _mm_unpacklo_epi8(hi, lo);
     __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(nib, _mm_set1_epi8(9)), _mm_set1_epi8('a' - '0' - 10));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm_add_epi8(nib, _mm_add_epi8(letters, _mm_set1_epi8('0'))));
-    (void)kPairs;
 #else
-    for (int i = 0; i < 8; ++i) std::memcpy(out + 2 * i, &kPairs[2 * ((w >> (56 - 8 * i)) & 255)], 2);
+    for (int i = 0; i < 16; ++i) out[i] = "0123456789abcdef"[(w >> (60 - 4 * i)) & 15];
 #endif
   }
   std::uint64_t s_[4];

@@ -73,21 +73,6 @@ Setter dns_name(std::string& v) {
     v = s;
   };
 }
-// Key ids: base64url text, as a JWKS spells them.
-Setter key_ids(std::vector<std::string>& v) {
-  return [&v](const std::string& f, const YAML::Node& n) {
-    if (!n.IsSequence()) fail(f, n, "expected a list of key ids");
-    if (n.size() == 0) fail(f, n, "expected at least one key id");
-    v.clear();
-    for (const auto& e : n) {
-      auto s = scalar<std::string>(f, e, "a key id");
-      bool ok = !s.empty();
-      for (char ch : s) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_');
-      if (!ok) fail(f, e, "`" + s + "` is not a key id (base64url: letters, digits, `-` and `_`)");
-      v.push_back(s);
-    }
-  };
-}
 // The organisation's name: printable, without quotes or backslashes (it is spelled into
 // names, paths and JSON text as it is).
 Setter org_name(std::string& v) {
@@ -118,14 +103,18 @@ Setter date(std::string& v) {
     v = s;
   };
 }
-Setter strings(std::vector<std::string>& v) {
-  return [&v](const std::string& f, const YAML::Node& n) {
-    if (!n.IsSequence()) fail(f, n, "expected a list of strings");
-    if (n.size() == 0) fail(f, n, "expected at least one string");
+// A non-empty list of non-empty `what`s, each passing `check` (which returns an error, or "").
+Setter strings(std::vector<std::string>& v, const std::string& what = "string",
+               std::function<std::string(const std::string&)> check = {}) {
+  return [&v, what, check](const std::string& f, const YAML::Node& n) {
+    if (!n.IsSequence()) fail(f, n, "expected a list of " + what + "s");
+    if (n.size() == 0) fail(f, n, "expected at least one " + what);
     v.clear();
     for (const auto& e : n) {
-      auto s = scalar<std::string>(f, e, "a string");
-      if (s.empty()) fail(f, e, "expected a non-empty string");
+      auto s = scalar<std::string>(f, e, ("a " + what).c_str());
+      if (s.empty()) fail(f, e, "expected a non-empty " + what);
+      if (check)
+        if (std::string error = check(s); !error.empty()) fail(f, e, error);
       v.push_back(s);
     }
   };
@@ -267,7 +256,12 @@ Scenario load_scenario(const std::string& name_or_file, const std::vector<std::s
       {"name", text(sc.name)}, {"description", text(sc.description)}, {"start", date(sc.start)},
   };
   std::map<std::string, Setter> tenant_keys = {
-      {"domain", dns_name(sc.domain)}, {"org", org_name(sc.org)}, {"signing_kids", key_ids(sc.signing_kids)}};
+      {"domain", dns_name(sc.domain)}, {"org", org_name(sc.org)}, {"signing_kids", strings(sc.signing_kids, "key id", [](const std::string& s) {
+         for (char ch : s)  // base64url text, as a JWKS spells key ids
+           if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_')
+             return "`" + s + "` is not a key id (base64url: letters, digits, `-` and `_`)";
+         return std::string();
+       })}};
   try {
     apply(file, root, "scenario", top,
           {{"tenant", [&](const YAML::Node& n) { apply(file, n, "tenant", tenant_keys); }},
